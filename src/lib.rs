@@ -1,2 +1,17 @@
 //! devloop: watch library sources, build, promote the output atomically, and
 //! supervise the dev servers that import it.
+
+pub mod app;
+pub mod build;
+pub mod check;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod event;
+pub mod headless;
+pub mod lines;
+pub mod lock;
+pub mod proc;
+pub mod snapshot;
+pub mod watch;

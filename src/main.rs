@@ -1,1 +1,5 @@
-fn main() {}
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    devloop::app::main(devloop::cli::Cli::parse())
+}

@@ -1,0 +1,98 @@
+//! The commands, from parsed arguments to an exit status. Every error reaches
+//! the user here, as one message.
+
+use crate::check::describe;
+use crate::cli::{Cli, CommandName};
+use crate::config::Config;
+use crate::engine::{Engine, Input};
+use crate::event::Command;
+use crate::headless::{Format, read_commands, source_width, spawn_sink};
+use crate::lock::WorkspaceLock;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+/// Exit status for a usage or configuration error (SPEC section 1).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status for a failed job.
+pub const EXIT_FAILED: u8 = 1;
+
+pub fn main(cli: Cli) -> ExitCode {
+    let config = match Config::load(&cli.config_path()) {
+        Ok(config) => config,
+        Err(error) => return fail(EXIT_USAGE, &error.to_string()),
+    };
+    match cli.command.unwrap_or(CommandName::Run) {
+        CommandName::Check => {
+            println!("{}", describe(&config));
+            ExitCode::SUCCESS
+        }
+        CommandName::Run => run(&cli, config),
+    }
+}
+
+fn fail(code: u8, message: &str) -> ExitCode {
+    eprintln!("devloop: error: {message}");
+    ExitCode::from(code)
+}
+
+fn run(cli: &Cli, config: Config) -> ExitCode {
+    let _lock = match WorkspaceLock::acquire(&config.state_dir()) {
+        Ok(lock) => lock,
+        Err(error) => return fail(EXIT_USAGE, &error.to_string()),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(EXIT_FAILED, &format!("cannot start the runtime: {error}")),
+    };
+    let format = if cli.json {
+        Format::Json
+    } else {
+        let names = config.processes.iter().map(|p| p.name.as_str());
+        Format::Lines {
+            color: cli.color(),
+            width: source_width(names),
+        }
+    };
+    let (events_tx, events_rx) = mpsc::channel(1024);
+    let sink = spawn_sink(events_rx, format);
+    let result = runtime.block_on(async move {
+        let (engine, inbox) = Engine::new(Arc::new(config), events_tx.clone());
+        tokio::spawn(read_commands(inbox.clone(), events_tx));
+        forward_signals(inbox)?;
+        engine.run().await
+    });
+    // Stdin's reader thread may be blocked in read(2): do not wait for it.
+    runtime.shutdown_background();
+    let _ = sink.join();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(EXIT_FAILED, &message),
+    }
+}
+
+/// SIGINT and SIGTERM become a graceful quit.
+fn forward_signals(inbox: mpsc::Sender<Input>) -> Result<(), String> {
+    let install = |kind| signal(kind).map_err(|e| format!("cannot handle signals: {e}"));
+    let mut interrupt = install(SignalKind::interrupt())?;
+    let mut terminate = install(SignalKind::terminate())?;
+    tokio::spawn(async move {
+        loop {
+            let reason = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            let quit = Command::Quit {
+                reason: reason.into(),
+            };
+            if inbox.send(Input::Command(quit)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}

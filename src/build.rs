@@ -1,0 +1,134 @@
+//! Runs one build: `sh -c` in its own process group, output streamed line by
+//! line, a timeout, and cancellation that takes the whole group down.
+
+use crate::event::{BuildStatus, Event, Stamped, Stream};
+use crate::lines::LineSplitter;
+use crate::proc::{shell, terminate_group};
+use rustix::process::Signal;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How long a cancelled or timed-out build gets between SIGTERM and SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long to wait for output after the group is gone (a daemon that left the
+/// group may still hold the pipe).
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub id: u64,
+    pub command: String,
+    pub root: PathBuf,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOutcome {
+    pub id: u64,
+    pub status: BuildStatus,
+    pub exit_code: Option<i32>,
+    pub ms: u64,
+}
+
+/// Runs the build to its end. A message on `cancel` (or its sender dropping)
+/// stops it with status `cancelled`.
+pub async fn run_build(
+    request: BuildRequest,
+    events: mpsc::Sender<Stamped>,
+    mut cancel: oneshot::Receiver<()>,
+) -> BuildOutcome {
+    let started = Instant::now();
+    let outcome = |status, exit_code| BuildOutcome {
+        id: request.id,
+        status,
+        exit_code,
+        ms: started.elapsed().as_millis() as u64,
+    };
+    let mut child = match shell(&request.command, &request.root, &request.root).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let message = format!("cannot start the build `{}`: {e}", request.command);
+            let _ = events.send(Stamped::now(Event::Error { message })).await;
+            return outcome(BuildStatus::Failed, None);
+        }
+    };
+    let pgid = child.id().unwrap_or(0);
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|out| stream(out, Stream::Stdout, request.id, events.clone())),
+        child
+            .stderr
+            .take()
+            .map(|err| stream(err, Stream::Stderr, request.id, events.clone())),
+    ];
+    let deadline = tokio::time::sleep(request.timeout);
+    tokio::pin!(deadline);
+    let (status, exit_code) = tokio::select! {
+        exit = child.wait() => {
+            let code = exit.ok().and_then(|s| s.code());
+            // Whatever the build left running in its group goes with it.
+            terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
+            let status = if code == Some(0) { BuildStatus::Ok } else { BuildStatus::Failed };
+            (status, code)
+        }
+        _ = &mut deadline => {
+            terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
+            (BuildStatus::Timeout, None)
+        }
+        _ = &mut cancel => {
+            terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
+            (BuildStatus::Cancelled, None)
+        }
+    };
+    for reader in readers.into_iter().flatten() {
+        drain(reader).await;
+    }
+    outcome(status, exit_code)
+}
+
+async fn drain(reader: JoinHandle<()>) {
+    let abort = reader.abort_handle();
+    if tokio::time::timeout(DRAIN_WAIT, reader).await.is_err() {
+        abort.abort();
+    }
+}
+
+fn stream(
+    mut pipe: impl AsyncRead + Unpin + Send + 'static,
+    stream: Stream,
+    build: u64,
+    events: mpsc::Sender<Stamped>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut splitter = LineSplitter::default();
+        let mut buffer = vec![0u8; 8192];
+        let mut lines = Vec::new();
+        loop {
+            let read = pipe.read(&mut buffer).await.unwrap_or(0);
+            if read == 0 {
+                lines.extend(splitter.finish());
+            } else {
+                splitter.push(&buffer[..read], |line| lines.push(line));
+            }
+            for line in lines.drain(..) {
+                let event = Event::BuildOutput {
+                    build,
+                    stream,
+                    line,
+                };
+                if events.send(Stamped::now(event)).await.is_err() {
+                    return;
+                }
+            }
+            if read == 0 {
+                return;
+            }
+        }
+    })
+}

@@ -1,0 +1,120 @@
+//! `devloop check`: what devloop would watch and run, in words.
+
+use crate::config::{Config, Dependency, OnPromote, Probe, format_duration};
+use std::fmt::Write;
+use std::path::Path;
+
+pub fn describe(config: &Config) -> String {
+    let mut out = String::new();
+    let _ = describe_into(config, &mut out);
+    out
+}
+
+fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
+    let list = |paths: &[std::path::PathBuf]| {
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let patterns = |patterns: &[crate::config::Pattern]| {
+        patterns
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let watch = &config.watch;
+    writeln!(out, "config    {}", config.file.display())?;
+    writeln!(out, "workspace {}", config.root.display())?;
+    writeln!(
+        out,
+        "watch     {} (debounce {})",
+        list(&watch.paths),
+        format_duration(watch.debounce)
+    )?;
+    if !watch.include.is_empty() {
+        writeln!(out, "  include {}", patterns(&watch.include))?;
+    }
+    writeln!(
+        out,
+        "  exclude .git, node_modules, build output, promote target{}{}",
+        if watch.exclude.is_empty() { "" } else { ", " },
+        patterns(&watch.exclude)
+    )?;
+    let build = &config.build;
+    writeln!(out, "build     {}", build.command)?;
+    writeln!(out, "  runs    {}", program(build.program.as_deref()))?;
+    if let Some(output) = &build.output {
+        writeln!(out, "  output  {}", output.display())?;
+    }
+    writeln!(
+        out,
+        "  timeout {}, on change: {:?}",
+        format_duration(build.timeout),
+        build.on_change
+    )?;
+    if let Some(promote) = &config.promote {
+        writeln!(
+            out,
+            "promote   into {} (keep {})",
+            promote.target.display(),
+            promote.keep
+        )?;
+        if !promote.require.is_empty() {
+            writeln!(out, "  require {}", list(&promote.require))?;
+        }
+    }
+    for process in &config.processes {
+        writeln!(out, "process   {}: {}", process.name, process.command)?;
+        writeln!(out, "  runs    {}", program(process.program.as_deref()))?;
+        if !process.cwd.as_os_str().is_empty() {
+            writeln!(out, "  cwd     {}", process.cwd.display())?;
+        }
+        let after: Vec<&str> = process
+            .after
+            .iter()
+            .map(|d| match d {
+                Dependency::Build => "build",
+                Dependency::Process(name) => name.as_str(),
+            })
+            .collect();
+        if !after.is_empty() {
+            writeln!(out, "  after   {}", after.join(", "))?;
+        }
+        let on_promote = match process.on_promote {
+            OnPromote::None => "none".to_string(),
+            OnPromote::Restart => "restart".to_string(),
+            OnPromote::Signal(signal) => format!("signal {}", signal.name),
+        };
+        writeln!(
+            out,
+            "  restart {:?}, on promote: {on_promote}, stop {:?} then SIGKILL after {}",
+            process.restart,
+            process.stop_signal,
+            format_duration(process.stop_timeout)
+        )?;
+        if let Some(port) = process.port {
+            writeln!(out, "  port    {port}")?;
+        }
+        if let Some(health) = &process.health {
+            let probe = match &health.probe {
+                Probe::Http(url) => format!("http {url}"),
+                Probe::Tcp(port) => format!("tcp {port}"),
+                Probe::Exec(command) => format!("exec {command}"),
+            };
+            writeln!(
+                out,
+                "  health  {probe} every {}, {} failures restart",
+                format_duration(health.interval),
+                health.retries
+            )?;
+        }
+    }
+    write!(out, "ok")
+}
+
+fn program(path: Option<&Path>) -> String {
+    path.map_or("(a shell command)".to_string(), |p| p.display().to_string())
+}

@@ -1,0 +1,50 @@
+//! The command line (SPEC section 1).
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "devloop",
+    version,
+    about = "Watch library sources, build, promote dist/libs atomically, supervise dev servers"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<CommandName>,
+    /// Configuration file [default: ./watch.toml]
+    #[arg(short, long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// No TUI: line output (implied when stdout is not a terminal)
+    #[arg(long, global = true)]
+    pub headless: bool,
+    /// One JSON event per line on stdout (implies --headless)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No ANSI colour (NO_COLOR is honoured too)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum CommandName {
+    /// Watch, build, promote, supervise (the default)
+    Run,
+    /// Validate the configuration, resolve commands, and exit
+    Check,
+}
+
+impl Cli {
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_FILE))
+    }
+
+    /// Colour is on for a terminal unless --no-color or NO_COLOR says otherwise.
+    pub fn color(&self) -> bool {
+        use std::io::IsTerminal;
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        !self.no_color && !no_color_env && std::io::stdout().is_terminal()
+    }
+}

@@ -1,0 +1,82 @@
+//! Wall-clock formatting for events: RFC 3339 UTC for JSON, local
+//! `HH:MM:SS.mmm` for lines. Small enough not to need a date crate.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `2026-11-22T20:01:02.123Z`
+pub fn rfc3339_utc(at: SystemTime) -> String {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let of_day = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+        since.subsec_millis()
+    )
+}
+
+/// `20:01:02.123` in the local time zone (UTC when it cannot be read).
+pub fn local_time_of_day(at: SystemTime) -> String {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs() as i64 + local_offset_secs(since.as_secs() as i64);
+    let of_day = secs.rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+        since.subsec_millis()
+    )
+}
+
+fn local_offset_secs(unix: i64) -> i64 {
+    let time: libc::time_t = unix as libc::time_t;
+    // SAFETY: localtime_r only writes the tm we pass it; a zeroed tm is valid.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let converted = unsafe { libc::localtime_r(&time, &mut tm) };
+    if converted.is_null() {
+        0
+    } else {
+        tm.tm_gmtoff as i64
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_known_instants() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_795_377_662_123);
+        assert_eq!(rfc3339_utc(at), "2026-11-22T20:01:02.123Z");
+        assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339_utc(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn local_time_has_the_shape() {
+        let text = local_time_of_day(SystemTime::now());
+        assert_eq!(text.len(), 12, "{text}");
+        assert_eq!(&text[2..3], ":");
+        assert_eq!(&text[8..9], ".");
+    }
+}

@@ -1,0 +1,94 @@
+//! Finding the program a shell command starts, so that a missing one is named
+//! before anything runs.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Words the shell runs itself: nothing to find on PATH.
+const SHELL_WORDS: &[&str] = &[
+    ":", ".", "[", "cd", "echo", "eval", "exec", "exit", "export", "false", "printf", "read",
+    "set", "source", "test", "trap", "true", "unset", "wait", "if", "for", "while", "until",
+    "case", "{", "(", "!",
+];
+
+/// The program a command starts, when it can be told without running a shell:
+/// leading `VAR=value` words and `exec` are passed over; shell syntax gives None.
+pub fn first_program(command: &str) -> Option<&str> {
+    let mut words = command.split_whitespace().skip_while(|word| {
+        *word == "exec" || (word.contains('=') && !word.starts_with('=') && !word.contains('/'))
+    });
+    let word = words.next()?;
+    let is_plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./+@".contains(c));
+    (is_plain && !SHELL_WORDS.contains(&word)).then_some(word)
+}
+
+/// The PATH children get: the workspace's node_modules/.bin first.
+pub fn search_path(root: &Path) -> OsString {
+    let mut dirs = vec![root.join("node_modules").join(".bin")];
+    let inherited =
+        std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    dirs.extend(std::env::split_paths(&inherited));
+    std::env::join_paths(dirs).unwrap_or(inherited)
+}
+
+/// Resolves a program as the shell would from `cwd`, with the workspace PATH.
+pub fn resolve(program: &str, root: &Path, cwd: &Path) -> Result<PathBuf, String> {
+    if program.contains('/') {
+        let path = cwd.join(program);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "program `{program}` not found (looked for {})",
+                path.display()
+            ))
+        };
+    }
+    which::which_in(program, Some(search_path(root)), cwd).map_err(|_| {
+        format!(
+            "program `{program}` not found in {} or on PATH",
+            root.join("node_modules/.bin").display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_first_real_word() {
+        assert_eq!(first_program("pnpm nx build"), Some("pnpm"));
+        assert_eq!(
+            first_program("NODE_ENV=dev FOO=1 node server.js"),
+            Some("node")
+        );
+        assert_eq!(
+            first_program("exec ./bin/serve --port 3"),
+            Some("./bin/serve")
+        );
+        assert_eq!(first_program("echo hi && make"), None);
+        assert_eq!(first_program("$BUILD"), None);
+        assert_eq!(first_program("  "), None);
+    }
+
+    #[test]
+    fn resolves_from_node_modules_first() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("node_modules/.bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let tool = bin.join("my-tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(resolve("my-tool", root.path(), root.path()), Ok(tool));
+        assert!(resolve("sh", root.path(), root.path()).is_ok());
+        let missing = resolve("no-such-program-xyz", root.path(), root.path()).unwrap_err();
+        assert!(
+            missing.contains("`no-such-program-xyz` not found"),
+            "{missing}"
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! The engine: the one task that decides. It takes change batches, commands
+//! and build outcomes from its inbox, starts and cancels builds, and reports
+//! everything as events.
+
+mod schedule;
+
+pub use schedule::{Action, Schedule};
+
+use crate::build::{BuildOutcome, BuildRequest, run_build};
+use crate::config::Config;
+use crate::event::{BuildReason, BuildStatus, Command, Event, Stamped};
+use crate::snapshot::{Current, Snapshot};
+use crate::watch::{ChangeBatch, PathFilter, Watcher, debounce};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Paths listed in a `change` event; `count` says how many there were.
+const CHANGE_PATHS_SHOWN: usize = 100;
+
+/// What reaches the engine's inbox.
+#[derive(Debug)]
+pub enum Input {
+    Command(Command),
+    BuildDone(BuildOutcome),
+}
+
+/// How a finished build's snapshot is taken in if it succeeded.
+enum Adopt {
+    Update(Current),
+    Replace(Snapshot),
+}
+
+struct Running {
+    id: u64,
+    cancel: Option<oneshot::Sender<()>>,
+    adopt: Adopt,
+}
+
+pub struct Engine {
+    config: Arc<Config>,
+    events: mpsc::Sender<Stamped>,
+    inbox: mpsc::Receiver<Input>,
+    /// Handed to build tasks so they report back here.
+    inbox_tx: mpsc::Sender<Input>,
+    schedule: Schedule,
+    last_build: u64,
+    running: Option<Running>,
+    /// Changes not yet taken by a build.
+    waiting: ChangeBatch,
+    /// Contents at the start of the last successful build.
+    snapshot: Snapshot,
+    /// Paths of failed builds since the last success: re-read at the next start.
+    unsettled: Vec<PathBuf>,
+    quitting: Option<String>,
+}
+
+impl Engine {
+    /// An engine with its inbox; the sender is for stdin, keys and signals.
+    pub fn new(
+        config: Arc<Config>,
+        events: mpsc::Sender<Stamped>,
+    ) -> (Engine, mpsc::Sender<Input>) {
+        let (inbox_tx, inbox) = mpsc::channel(256);
+        let engine = Engine {
+            schedule: Schedule::new(config.build.on_change),
+            config,
+            events,
+            inbox,
+            inbox_tx: inbox_tx.clone(),
+            last_build: 0,
+            running: None,
+            waiting: ChangeBatch::default(),
+            snapshot: Snapshot::default(),
+            unsettled: Vec::new(),
+            quitting: None,
+        };
+        (engine, inbox_tx)
+    }
+
+    /// Watches, builds on changes, and returns once asked to quit and idle.
+    pub async fn run(mut self) -> Result<(), String> {
+        let (watcher, setup) = Watcher::start(&self.config)?;
+        let paths = self
+            .config
+            .watch
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        self.emit(Event::Watching {
+            paths,
+            dirs: setup.dirs,
+            ms: setup.ms,
+        })
+        .await;
+        for message in setup.errors {
+            self.emit(Event::Error { message }).await;
+        }
+        let (change_tx, change_rx) = mpsc::channel(1024);
+        let (batch_tx, mut batches) = mpsc::channel(16);
+        tokio::spawn(watcher.run(change_tx, self.events.clone()));
+        tokio::spawn(debounce(change_rx, batch_tx, self.config.watch.debounce));
+
+        self.request(BuildReason::Startup).await;
+        while self.quitting.is_none() || self.running.is_some() {
+            tokio::select! {
+                Some(input) = self.inbox.recv() => self.handle(input).await,
+                Some(batch) = batches.recv() => self.changed(batch).await,
+                else => break,
+            }
+        }
+        let reason = self
+            .quitting
+            .take()
+            .unwrap_or_else(|| "inputs closed".into());
+        self.emit(Event::Shutdown { reason }).await;
+        Ok(())
+    }
+
+    async fn handle(&mut self, input: Input) {
+        match input {
+            Input::Command(Command::Build) => self.request(BuildReason::Manual).await,
+            Input::Command(Command::Quit { reason }) => self.quit(reason),
+            Input::BuildDone(outcome) => self.build_done(outcome).await,
+        }
+    }
+
+    async fn changed(&mut self, batch: ChangeBatch) {
+        let paths = batch
+            .paths
+            .iter()
+            .take(CHANGE_PATHS_SHOWN)
+            .map(|p| p.display().to_string())
+            .collect();
+        self.emit(Event::Change {
+            paths,
+            count: batch.count,
+        })
+        .await;
+        self.waiting.merge(batch);
+        self.request(BuildReason::Change).await;
+    }
+
+    fn quit(&mut self, reason: String) {
+        self.quitting.get_or_insert(reason);
+        self.schedule.clear();
+        self.cancel();
+    }
+
+    fn cancel(&mut self) {
+        if let Some(cancel) = self.running.as_mut().and_then(|r| r.cancel.take()) {
+            let _ = cancel.send(());
+        }
+    }
+
+    async fn request(&mut self, reason: BuildReason) {
+        if self.quitting.is_some() {
+            return;
+        }
+        let action = self.schedule.request(reason);
+        self.act(action).await;
+    }
+
+    async fn act(&mut self, mut action: Action) {
+        loop {
+            action = match action {
+                Action::Nothing => return,
+                Action::Cancel => {
+                    self.cancel();
+                    return;
+                }
+                Action::Start(reason) => match self.start(reason).await {
+                    true => return,
+                    false => self.schedule.skipped(),
+                },
+            }
+        }
+    }
+
+    /// Starts a build, or reports it skipped (returns false) when the changes
+    /// it would build are no change at all.
+    async fn start(&mut self, reason: BuildReason) -> bool {
+        let batch = std::mem::take(&mut self.waiting);
+        let adopt = self.read_contents(reason, &batch).await;
+        self.last_build += 1;
+        let id = self.last_build;
+        if let Adopt::Update(current) = &adopt
+            && reason == BuildReason::Change
+            && self.snapshot.unchanged(current)
+        {
+            let skipped = Event::BuildFinished {
+                build: id,
+                status: BuildStatus::Skipped,
+                exit_code: None,
+                ms: 0,
+            };
+            self.emit(skipped).await;
+            return false;
+        }
+        self.emit(Event::BuildStarted { build: id, reason }).await;
+        let (cancel, cancelled) = oneshot::channel();
+        let request = BuildRequest {
+            id,
+            command: self.config.build.command.clone(),
+            root: self.config.root.clone(),
+            timeout: self.config.build.timeout,
+        };
+        let events = self.events.clone();
+        let inbox = self.inbox_tx.clone();
+        tokio::spawn(async move {
+            let outcome = run_build(request, events, cancelled).await;
+            let _ = inbox.send(Input::BuildDone(outcome)).await;
+        });
+        self.running = Some(Running {
+            id,
+            cancel: Some(cancel),
+            adopt,
+        });
+        true
+    }
+
+    /// The contents a build starts from: the whole tree at startup or after
+    /// lost events, otherwise just the changed paths (and those of failed builds).
+    async fn read_contents(&self, reason: BuildReason, batch: &ChangeBatch) -> Adopt {
+        let root = self.config.root.clone();
+        if reason == BuildReason::Startup || batch.overflow {
+            let watch_paths = self.config.watch.paths.clone();
+            let filter = PathFilter::new(&self.config);
+            let scan = move || Snapshot::scan(&root, &watch_paths, &filter);
+            return Adopt::Replace(tokio::task::spawn_blocking(scan).await.unwrap_or_default());
+        }
+        let mut paths = batch.paths.clone();
+        paths.extend(self.unsettled.iter().cloned());
+        let read = move || Snapshot::read(&root, &paths);
+        Adopt::Update(tokio::task::spawn_blocking(read).await.unwrap_or_default())
+    }
+
+    async fn build_done(&mut self, outcome: BuildOutcome) {
+        let Some(running) = self.running.take_if(|r| r.id == outcome.id) else {
+            return;
+        };
+        match (outcome.status, running.adopt) {
+            (BuildStatus::Ok, Adopt::Replace(snapshot)) => {
+                self.snapshot = snapshot;
+                self.unsettled.clear();
+            }
+            (BuildStatus::Ok, Adopt::Update(current)) => {
+                self.snapshot.update(&current);
+                self.unsettled.clear();
+            }
+            (_, Adopt::Update(current)) => {
+                self.unsettled
+                    .extend(current.into_iter().map(|(path, _)| path));
+                self.unsettled.sort();
+                self.unsettled.dedup();
+            }
+            (_, Adopt::Replace(_)) => {}
+        }
+        self.emit(Event::BuildFinished {
+            build: outcome.id,
+            status: outcome.status,
+            exit_code: outcome.exit_code,
+            ms: outcome.ms,
+        })
+        .await;
+        let next = self.schedule.finished();
+        if self.quitting.is_none() {
+            self.act(next).await;
+        }
+    }
+
+    async fn emit(&self, event: Event) {
+        let _ = self.events.send(Stamped::now(event)).await;
+    }
+}

@@ -1,0 +1,148 @@
+//! What the engine tells the sinks (`Event`) and what the sinks ask of the
+//! engine (`Command`). The JSON form is the contract of SPEC section 5.
+
+use serde::Serialize;
+use std::time::SystemTime;
+
+/// Why a build started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildReason {
+    Startup,
+    Change,
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildStatus {
+    Ok,
+    Failed,
+    Cancelled,
+    Timeout,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One thing that happened, as every sink sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Watching {
+        paths: Vec<String>,
+        dirs: usize,
+        ms: u64,
+    },
+    Change {
+        paths: Vec<String>,
+        count: usize,
+    },
+    BuildStarted {
+        build: u64,
+        reason: BuildReason,
+    },
+    BuildOutput {
+        build: u64,
+        stream: Stream,
+        line: String,
+    },
+    BuildFinished {
+        build: u64,
+        status: BuildStatus,
+        exit_code: Option<i32>,
+        ms: u64,
+    },
+    Error {
+        message: String,
+    },
+    Shutdown {
+        reason: String,
+    },
+}
+
+/// An event with the moment it happened.
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    pub at: SystemTime,
+    pub event: Event,
+}
+
+impl Stamped {
+    pub fn now(event: Event) -> Self {
+        Stamped {
+            at: SystemTime::now(),
+            event,
+        }
+    }
+
+    /// One JSON object with `ts` first, then `event` and its fields.
+    pub fn to_json(&self) -> String {
+        let body = serde_json::to_string(&self.event).unwrap_or_else(|e| {
+            format!("{{\"event\":\"error\",\"message\":\"cannot encode event: {e}\"}}")
+        });
+        let ts = crate::clock::rfc3339_utc(self.at);
+        format!("{{\"ts\":\"{ts}\",{}", &body[1..])
+    }
+}
+
+/// What a sink (keys, stdin, signals) asks the engine to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Build,
+    Quit { reason: String },
+}
+
+impl Command {
+    /// A line typed on standard input in headless mode.
+    pub fn parse_line(line: &str) -> Result<Command, String> {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("b"), None) => Ok(Command::Build),
+            (Some("q"), None) => Ok(Command::Quit {
+                reason: "quit".into(),
+            }),
+            _ => Err(format!(
+                "unknown command `{}`: b builds, q quits",
+                line.trim()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_ts_then_event_fields() {
+        let stamped = Stamped::now(Event::BuildFinished {
+            build: 3,
+            status: BuildStatus::Timeout,
+            exit_code: None,
+            ms: 12,
+        });
+        let json = stamped.to_json();
+        assert!(json.starts_with("{\"ts\":\""), "{json}");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["event"], "build_finished");
+        assert_eq!(value["status"], "timeout");
+        assert_eq!(value["exit_code"], serde_json::Value::Null);
+        assert_eq!(value["build"], 3);
+    }
+
+    #[test]
+    fn stdin_commands() {
+        assert_eq!(Command::parse_line("b\n"), Ok(Command::Build));
+        assert!(matches!(
+            Command::parse_line(" q "),
+            Ok(Command::Quit { .. })
+        ));
+        assert!(Command::parse_line("x").is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! Headless output: prefixed lines or one JSON object per line, written by a
+//! thread of its own so a slow stdout never stalls the engine's decisions;
+//! and commands read from standard input.
+
+use crate::config::format_duration;
+use crate::engine::Input;
+use crate::event::{BuildStatus, Command, Event, Stamped};
+use std::io::Write;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+/// How events are written.
+#[derive(Debug, Clone)]
+pub enum Format {
+    Json,
+    Lines { color: bool, width: usize },
+}
+
+const DEVLOOP: &str = "devloop";
+const BUILD: &str = "build";
+
+/// Writes every event until the channel closes, then flushes.
+pub fn spawn_sink(
+    mut events: mpsc::Receiver<Stamped>,
+    format: Format,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        while let Some(stamped) = events.blocking_recv() {
+            let line = match &format {
+                Format::Json => stamped.to_json(),
+                Format::Lines { color, width } => render_line(&stamped, *color, *width),
+            };
+            let written = writeln!(out, "{line}");
+            // Flush when caught up, so readers see events promptly without a
+            // write per line during floods.
+            if written.is_err() || (events.is_empty() && out.flush().is_err()) {
+                return;
+            }
+        }
+        let _ = out.flush();
+    })
+}
+
+/// The width sources are padded to: `devloop`, `build` and process names.
+pub fn source_width<'a>(names: impl IntoIterator<Item = &'a str>) -> usize {
+    names
+        .into_iter()
+        .map(str::len)
+        .chain([DEVLOOP.len(), BUILD.len()])
+        .max()
+        .unwrap_or(0)
+}
+
+/// `HH:MM:SS.mmm source | text`
+pub fn render_line(stamped: &Stamped, color: bool, width: usize) -> String {
+    let (source, text) = describe(&stamped.event);
+    let time = crate::clock::local_time_of_day(stamped.at);
+    if color {
+        let code = match (source, &stamped.event) {
+            (_, Event::Error { .. }) => "31",
+            (BUILD, _) => "36",
+            _ => "35",
+        };
+        format!("\x1b[2m{time}\x1b[0m \x1b[{code}m{source:<width$}\x1b[0m | {text}")
+    } else {
+        format!("{time} {source:<width$} | {text}")
+    }
+}
+
+fn describe(event: &Event) -> (&'static str, String) {
+    let text = match event {
+        Event::Watching { paths, dirs, ms } => {
+            format!(
+                "watching {} ({dirs} directories, set up in {ms} ms)",
+                paths.join(", ")
+            )
+        }
+        Event::Change { paths, count } => {
+            let shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
+            let more = count.saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("{count} changed: {}{tail}", shown.join(", "))
+        }
+        Event::BuildStarted { build, reason } => {
+            format!("build #{build} started ({})", json_word(reason))
+        }
+        Event::BuildOutput { line, .. } => return (BUILD, line.clone()),
+        Event::BuildFinished {
+            build,
+            status,
+            exit_code,
+            ms,
+        } => {
+            let took = format_duration(Duration::from_millis(*ms));
+            match status {
+                BuildStatus::Ok => format!("build #{build} ok in {took}"),
+                BuildStatus::Failed => match exit_code {
+                    Some(code) => {
+                        format!("build #{build} failed with exit code {code} after {took}")
+                    }
+                    None => format!("build #{build} failed (killed by a signal) after {took}"),
+                },
+                BuildStatus::Cancelled => format!("build #{build} cancelled after {took}"),
+                BuildStatus::Timeout => format!("build #{build} timed out after {took}"),
+                BuildStatus::Skipped => format!(
+                    "build #{build} skipped: the changed files are as they were at the last good build"
+                ),
+            }
+        }
+        Event::Error { message } => format!("error: {message}"),
+        Event::Shutdown { reason } => format!("stopped ({reason})"),
+    };
+    (DEVLOOP, text)
+}
+
+fn json_word(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Reads commands from standard input until it closes; a closed or empty
+/// stdin (as in CI) just means no commands.
+pub async fn read_commands(inbox: mpsc::Sender<Input>, events: mpsc::Sender<Stamped>) {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match Command::parse_line(&line) {
+            Ok(command) => {
+                if inbox.send(Input::Command(command)).await.is_err() {
+                    return;
+                }
+            }
+            Err(message) => {
+                let _ = events.send(Stamped::now(Event::Error { message })).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::BuildReason;
+
+    #[test]
+    fn lines_are_prefixed_and_padded() {
+        let stamped = Stamped::now(Event::BuildStarted {
+            build: 2,
+            reason: BuildReason::Change,
+        });
+        let line = render_line(&stamped, false, 9);
+        assert_eq!(&line[12..], " devloop   | build #2 started (change)");
+        let output = Stamped::now(Event::BuildOutput {
+            build: 2,
+            stream: crate::event::Stream::Stderr,
+            line: "tsc: ok".into(),
+        });
+        assert!(render_line(&output, false, 7).ends_with(" build   | tsc: ok"));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let stamped = Stamped::now(Event::Error {
+            message: "x".into(),
+        });
+        assert!(!render_line(&stamped, false, 7).contains('\x1b'));
+        assert!(render_line(&stamped, true, 7).contains("\x1b[31m"));
+    }
+}
