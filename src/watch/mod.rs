@@ -116,7 +116,8 @@ impl Watcher {
             let Some(relative) = path.strip_prefix(&self.root).ok().map(Path::to_path_buf) else {
                 continue;
             };
-            if self.dirs.contains(&path) && (removal || !path.is_dir()) {
+            let is_dir = path.is_dir();
+            if self.dirs.contains(&path) && (removal || !is_dir) {
                 // A watched directory went away (or was renamed away): what was
                 // in it is gone too, whatever the include patterns say.
                 self.dirs.retain(|dir| !dir.starts_with(&path));
@@ -125,11 +126,13 @@ impl Watcher {
                 if !self.filter.skips_dir(&relative) {
                     found.push(Change::Path(relative));
                 }
-            } else if !self.dirs.contains(&path) && path.is_dir() {
-                // New (or renamed-in) directory: its files may predate the watch.
-                let mut files = Vec::new();
-                self.walk(&path, Some(&mut files));
-                found.extend(files.into_iter().map(Change::Path));
+            } else if is_dir {
+                if !self.dirs.contains(&path) {
+                    // New (or renamed-in) directory: its files may predate the watch.
+                    let mut files = Vec::new();
+                    self.walk(&path, Some(&mut files));
+                    found.extend(files.into_iter().map(Change::Path));
+                }
             } else if self.filter.wants_file(&relative) {
                 found.push(Change::Path(relative));
             }

@@ -1,0 +1,210 @@
+//! Test support: a temporary workspace, the real devloop binary running on it,
+//! and its JSON events read line by line.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for an event before it fails and shows what it saw.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A workspace with `libs/` and the given watch.toml.
+    pub fn new(config: &str) -> Workspace {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("libs")).unwrap();
+        std::fs::write(dir.path().join("watch.toml"), config).unwrap();
+        Workspace { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path().join("watch.toml")
+    }
+
+    /// Writes a file, creating its directories.
+    pub fn write(&self, relative: &str, contents: &str) {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path().join(relative)).unwrap_or_default()
+    }
+
+    /// `devloop ARGS -c watch.toml`, run to its end.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_devloop"))
+            .args(args)
+            .arg("-c")
+            .arg(self.config())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run devloop")
+    }
+}
+
+/// A running `devloop --headless --json` and the events it printed.
+pub struct Devloop {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    pub seen: Vec<Value>,
+}
+
+impl Devloop {
+    pub fn start(workspace: &Workspace) -> Devloop {
+        Devloop::start_with(workspace, &[])
+    }
+
+    pub fn start_with(workspace: &Workspace, extra: &[&str]) -> Devloop {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_devloop"))
+            .args(["--headless", "--json", "-c"])
+            .arg(workspace.config())
+            .args(extra)
+            .current_dir(workspace.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start devloop");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Devloop {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The next event (after those already seen) that `matches`, or a panic
+    /// listing every event seen.
+    pub fn wait_for(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let event: Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                    assert!(event["ts"].is_string(), "event without ts: {line}");
+                    self.seen.push(event.clone());
+                    if matches(&event) {
+                        return event;
+                    }
+                }
+                Err(_) => panic!("no {what} within {EVENT_TIMEOUT:?}; saw:\n{}", self.dump()),
+            }
+        }
+    }
+
+    /// Waits for `event` whose fields include every pair of `fields`.
+    pub fn wait_event(&mut self, event: &str, fields: &[(&str, Value)]) -> Value {
+        let what = format!("{event} {fields:?}");
+        self.wait_for(&what, |e| {
+            e["event"] == event && fields.iter().all(|(k, v)| &e[*k] == v)
+        })
+    }
+
+    /// Every event seen so far named `event`.
+    pub fn all(&self, event: &str) -> Vec<&Value> {
+        self.seen.iter().filter(|e| e["event"] == event).collect()
+    }
+
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    pub fn signal(&self, signal: i32) {
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// Waits for devloop to exit, reading the rest of its events.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    if let Ok(event) = serde_json::from_str(&line) {
+                        self.seen.push(event);
+                    }
+                }
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "devloop did not exit; saw:\n{}",
+                self.dump()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.wait_exit()
+    }
+
+    fn dump(&self) -> String {
+        self.seen
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Devloop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Whether a process is alive (a zombie counts as gone).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z') && !state.starts_with('X')
+        }
+        Err(_) => false,
+    }
+}
+
+/// A minimal config around `build`, watching libs with a short debounce.
+pub fn config_with_build(build: &str) -> String {
+    format!(
+        "[watch]\npaths = [\"libs\"]\ndebounce = \"200ms\"\n\n[build]\ncommand = '''{build}'''\noutput = \"tmp/out\"\n"
+    )
+}
