@@ -138,3 +138,6 @@ impl Config {
         self.root.join(STATE_DIR)
     }
 }
+
+#[cfg(test)]
+mod tests;

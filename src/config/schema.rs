@@ -2,7 +2,7 @@
 //! spans the cross-field checks need to point at.
 
 use super::duration::Dur;
-use super::values::{EnvValue, OnChange, OnPromote, Pattern, Restart, SignalName};
+use super::values::{EnvValue, OnChange, OnPromote, Restart, SignalName};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -24,9 +24,9 @@ pub struct RawConfig {
 pub struct RawWatch {
     pub paths: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
-    pub include: Vec<Pattern>,
+    pub include: Vec<Spanned<String>>,
     #[serde(default)]
-    pub exclude: Vec<Pattern>,
+    pub exclude: Vec<Spanned<String>>,
     pub debounce: Option<Dur>,
 }
 

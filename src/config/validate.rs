@@ -127,10 +127,19 @@ fn watch_config(check: &Checker, raw: RawWatch) -> Result<WatchConfig, ConfigErr
         }
         paths.push(path);
     }
+    let patterns = |values: &[Spanned<String>]| -> Result<Vec<Pattern>, ConfigError> {
+        values
+            .iter()
+            .map(|value| {
+                Pattern::parse(value.get_ref())
+                    .map_err(|message| check.error(value.span(), message))
+            })
+            .collect()
+    };
     Ok(WatchConfig {
         paths,
-        include: raw.include,
-        exclude: raw.exclude,
+        include: patterns(&raw.include)?,
+        exclude: patterns(&raw.exclude)?,
         debounce: raw.debounce.map_or(Duration::from_millis(500), |Dur(d)| d),
     })
 }

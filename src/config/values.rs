@@ -140,12 +140,6 @@ impl Pattern {
     }
 }
 
-impl<'de> Deserialize<'de> for Pattern {
-    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        Pattern::parse(&String::deserialize(de)?).map_err(D::Error::custom)
-    }
-}
-
 /// An environment value: strings, and numbers or booleans written bare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvValue(pub String);
