@@ -4,6 +4,7 @@
 
 mod debounce;
 mod filter;
+mod inotify;
 mod walk;
 
 pub use debounce::{Change, ChangeBatch, Debouncer, debounce};
@@ -12,9 +13,7 @@ pub use walk::walk;
 
 use crate::config::Config;
 use crate::event::{Event, Stamped};
-use notify::event::{EventKind, ModifyKind};
-use notify::{RecursiveMode, Watcher as _};
-use std::collections::HashSet;
+use inotify::{AddError, DirWatches, RawEvent};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -24,13 +23,10 @@ const WATCH_LIMIT_HINT: &str = "raise it with `sudo sysctl fs.inotify.max_user_w
 
 /// Directory watches and the filter deciding what counts.
 pub struct Watcher {
-    inotify: notify::RecommendedWatcher,
-    raw: mpsc::Receiver<notify::Result<notify::Event>>,
+    watches: DirWatches,
     filter: PathFilter,
     root: PathBuf,
     watch_paths: Vec<PathBuf>,
-    /// Watched directories, absolute: to tell a removed directory from a file.
-    dirs: HashSet<PathBuf>,
     /// Set once the watch limit was hit, so it is reported once.
     limit_reported: bool,
     errors: Vec<String>,
@@ -46,44 +42,43 @@ pub struct WatchSetup {
 }
 
 impl Watcher {
-    /// Walks the watched paths and adds a watch per directory.
+    /// Walks the watched paths and adds a watch per directory. Must run
+    /// inside the tokio runtime.
     pub fn start(config: &Config) -> Result<(Watcher, WatchSetup), String> {
         let started = Instant::now();
-        let (tx, raw) = mpsc::channel(4096);
-        let inotify = notify::recommended_watcher(move |event| {
-            // A full channel blocks notify's thread; the kernel queue then
-            // overflows, which arrives as a rescan: nothing is lost silently.
-            let _ = tx.blocking_send(event);
-        })
-        .map_err(|e| format!("cannot start watching files: {e}"))?;
+        let watches =
+            DirWatches::new().map_err(|e| format!("cannot start watching files (inotify): {e}"))?;
         let mut watcher = Watcher {
-            inotify,
-            raw,
+            watches,
             filter: PathFilter::new(config),
             root: config.root.clone(),
             watch_paths: config.watch.paths.iter().map(|p| config.abs(p)).collect(),
-            dirs: HashSet::new(),
             limit_reported: false,
             errors: Vec::new(),
         };
-        for path in watcher.watch_paths.clone() {
-            watcher.walk(&path, None);
-        }
+        watcher.walk_all();
         let setup = WatchSetup {
-            dirs: watcher.dirs.len(),
+            dirs: watcher.watches.len(),
             ms: started.elapsed().as_millis() as u64,
             errors: std::mem::take(&mut watcher.errors),
         };
         Ok((watcher, setup))
     }
 
-    /// Turns raw events into changes until `changes` closes.
+    /// Turns directory events into changes until `changes` closes.
     pub async fn run(mut self, changes: mpsc::Sender<Change>, events: mpsc::Sender<Stamped>) {
-        while let Some(raw) = self.raw.recv().await {
+        loop {
+            let raw = match self.watches.next().await {
+                Ok(raw) => raw,
+                Err(error) => {
+                    let message = format!("reading file events failed, watching stopped: {error}");
+                    let _ = events.send(Stamped::now(Event::Error { message })).await;
+                    return;
+                }
+            };
             let mut found = Vec::new();
-            match raw {
-                Ok(event) => self.translate(event, &mut found),
-                Err(error) => self.note_error(&error),
+            for event in raw {
+                self.translate(event, &mut found);
             }
             for message in self.errors.drain(..) {
                 let _ = events.send(Stamped::now(Event::Error { message })).await;
@@ -96,46 +91,40 @@ impl Watcher {
         }
     }
 
-    fn translate(&mut self, event: notify::Event, found: &mut Vec<Change>) {
-        if event.need_rescan() {
-            // Lost events may include new directories: walk everything again.
-            for path in self.watch_paths.clone() {
-                self.walk(&path, None);
+    fn translate(&mut self, event: RawEvent, found: &mut Vec<Change>) {
+        let (path, is_dir, gone) = match event {
+            RawEvent::Overflow => {
+                // Lost events may include new directories: walk everything again.
+                self.walk_all();
+                found.push(Change::Overflow);
+                return;
             }
-            found.push(Change::Overflow);
-            return;
-        }
-        let removal = match event.kind {
-            EventKind::Access(_)
-            | EventKind::Modify(ModifyKind::Metadata(_))
-            | EventKind::Other => return,
-            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_)) => true,
-            _ => false,
+            RawEvent::Entry { path, is_dir, gone } => (path, is_dir, gone),
         };
-        for path in event.paths {
-            let Some(relative) = path.strip_prefix(&self.root).ok().map(Path::to_path_buf) else {
-                continue;
-            };
-            let is_dir = path.is_dir();
-            if self.dirs.contains(&path) && (removal || !is_dir) {
-                // A watched directory went away (or was renamed away): what was
-                // in it is gone too, whatever the include patterns say.
-                self.dirs.retain(|dir| !dir.starts_with(&path));
-                // Moved away rather than deleted, its watch would linger.
-                let _ = self.inotify.unwatch(&path);
-                if !self.filter.skips_dir(&relative) {
-                    found.push(Change::Path(relative));
-                }
-            } else if is_dir {
-                if !self.dirs.contains(&path) {
-                    // New (or renamed-in) directory: its files may predate the watch.
-                    let mut files = Vec::new();
-                    self.walk(&path, Some(&mut files));
-                    found.extend(files.into_iter().map(Change::Path));
-                }
-            } else if self.filter.wants_file(&relative) {
+        let Ok(relative) = path.strip_prefix(&self.root).map(Path::to_path_buf) else {
+            return;
+        };
+        if !is_dir {
+            if self.filter.wants_file(&relative) {
                 found.push(Change::Path(relative));
             }
+        } else if gone {
+            // What was in the directory is gone too, whatever `include` says.
+            self.watches.remove_tree(&path);
+            if !self.filter.skips_dir(&relative) {
+                found.push(Change::Path(relative));
+            }
+        } else if !self.watches.contains(&path) {
+            // New or moved-in directory: its files may predate the watch.
+            let mut files = Vec::new();
+            self.walk(&path, Some(&mut files));
+            found.extend(files.into_iter().map(Change::Path));
+        }
+    }
+
+    fn walk_all(&mut self) {
+        for path in self.watch_paths.clone() {
+            self.walk(&path, None);
         }
     }
 
@@ -143,10 +132,9 @@ impl Watcher {
     /// `files`, collects the wanted files found on the way.
     fn walk(&mut self, top: &Path, mut files: Option<&mut Vec<PathBuf>>) {
         let Watcher {
-            inotify,
+            watches,
             filter,
             root,
-            dirs,
             ..
         } = self;
         let mut failures = Vec::new();
@@ -155,11 +143,11 @@ impl Watcher {
             top,
             filter,
             |dir| {
-                if dirs.contains(dir) {
+                if watches.contains(dir) {
                     return true;
                 }
-                match inotify.watch(dir, RecursiveMode::NonRecursive) {
-                    Ok(()) => dirs.insert(dir.to_path_buf()),
+                match watches.add(dir) {
+                    Ok(()) => true,
                     Err(error) => {
                         failures.push(error);
                         false
@@ -173,25 +161,22 @@ impl Watcher {
             },
         );
         for error in failures {
-            self.note_error(&error);
+            self.note_error(error);
         }
     }
 
-    fn note_error(&mut self, error: &notify::Error) {
-        match &error.kind {
-            notify::ErrorKind::MaxFilesWatch => {
-                if !self.limit_reported {
-                    self.limit_reported = true;
-                    self.errors.push(format!(
-                        "out of inotify watches after {} directories: changes in the others are not seen; {WATCH_LIMIT_HINT}",
-                        self.dirs.len()
-                    ));
-                }
+    fn note_error(&mut self, error: AddError) {
+        match error {
+            AddError::Limit if !self.limit_reported => {
+                self.limit_reported = true;
+                self.errors.push(format!(
+                    "out of inotify watches after {} directories: changes in the others are not seen; {WATCH_LIMIT_HINT}",
+                    self.watches.len()
+                ));
             }
-            // A directory removed between listing and watching is not a problem.
-            notify::ErrorKind::PathNotFound => {}
-            notify::ErrorKind::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            _ => self.errors.push(format!("watching files: {error}")),
+            // Reported once; a directory removed while walking is no problem.
+            AddError::Limit | AddError::Gone => {}
+            other => self.errors.push(other.to_string()),
         }
     }
 }
