@@ -287,3 +287,19 @@ fn a_missing_file_is_a_usage_error() {
         String::from_utf8_lossy(&out.stderr).contains("absent.toml: cannot read the configuration")
     );
 }
+
+#[test]
+fn the_example_configuration_checks() {
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/watch.toml.example"))
+            .unwrap();
+    let workspace = Workspace::new(&example.replace("npx nx", "sh -c"));
+    std::fs::create_dir_all(workspace.path().join("apps/web")).unwrap();
+    let out = workspace.run(&["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -101,6 +101,16 @@ pub enum Restart {
     Never,
 }
 
+impl Restart {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Restart::Always => "always",
+            Restart::OnFailure => "on-failure",
+            Restart::Never => "never",
+        }
+    }
+}
+
 /// What a change during a running build does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -110,6 +120,15 @@ pub enum OnChange {
     Queue,
     /// Cancel the build and start again.
     Restart,
+}
+
+impl OnChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnChange::Queue => "queue",
+            OnChange::Restart => "restart",
+        }
+    }
 }
 
 /// A glob from `include`/`exclude`, compiled as it is read.
