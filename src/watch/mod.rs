@@ -180,3 +180,26 @@ impl Watcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn running_out_of_watches_names_the_sysctl_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("libs")).unwrap();
+        let text = "[watch]\npaths = [\"libs\"]\n[build]\ncommand = \"true\"\n";
+        let config = Config::parse(&dir.path().join("watch.toml"), text).unwrap();
+        let (mut watcher, setup) = Watcher::start(&config).unwrap();
+        assert_eq!(setup.dirs, 1);
+        watcher.note_error(AddError::Limit);
+        watcher.note_error(AddError::Limit);
+        assert_eq!(watcher.errors.len(), 1);
+        assert!(
+            watcher.errors[0].contains("fs.inotify.max_user_watches"),
+            "{}",
+            watcher.errors[0]
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! An inotify queue overflow means "anything may have changed": devloop
+//! builds even when the events it did get would have been a no-op.
+//!
+//! Alone in its own test binary because it shrinks the kernel's queue size
+//! (a global setting, read when an inotify instance is created) for the
+//! moment devloop starts; needs root to write /proc/sys.
+
+mod common;
+
+use common::{Devloop, Workspace, config_with_build};
+use serde_json::json;
+
+const QUEUE_SETTING: &str = "/proc/sys/fs/inotify/max_queued_events";
+
+#[test]
+fn a_queue_overflow_builds_even_when_nothing_seems_changed() {
+    let Ok(original) = std::fs::read_to_string(QUEUE_SETTING) else {
+        eprintln!("skipped: {QUEUE_SETTING} cannot be read");
+        return;
+    };
+    if std::fs::write(QUEUE_SETTING, "8").is_err() {
+        eprintln!("skipped: {QUEUE_SETTING} cannot be written (needs root)");
+        return;
+    }
+    let workspace = Workspace::new(&config_with_build("true"));
+    for i in 0..50 {
+        workspace.write(&format!("libs/f{i}.ts"), "same");
+    }
+    let mut devloop = Devloop::start(&workspace);
+    devloop.wait_event("watching", &[]);
+    std::fs::write(QUEUE_SETTING, original.trim()).expect("restore max_queued_events");
+    devloop.wait_event(
+        "build_finished",
+        &[("build", json!(1)), ("status", json!("ok"))],
+    );
+
+    // Rewrite every file with its own content while devloop cannot read events.
+    devloop.signal(libc::SIGSTOP);
+    for i in 0..50 {
+        workspace.write(&format!("libs/f{i}.ts"), "same");
+    }
+    devloop.signal(libc::SIGCONT);
+    devloop.wait_event("change", &[]);
+    devloop.wait_event(
+        "build_started",
+        &[("build", json!(2)), ("reason", json!("change"))],
+    );
+    devloop.wait_event(
+        "build_finished",
+        &[("build", json!(2)), ("status", json!("ok"))],
+    );
+
+    // Without an overflow, the same no-op rewrite is skipped.
+    workspace.write("libs/f0.ts", "same");
+    devloop.wait_event(
+        "build_finished",
+        &[("build", json!(3)), ("status", json!("skipped"))],
+    );
+    assert!(devloop.stop().success());
+}
