@@ -8,6 +8,8 @@ use crate::engine::{Engine, Input};
 use crate::event::Command;
 use crate::headless::{Format, read_commands, source_width, spawn_sink};
 use crate::lock::WorkspaceLock;
+use crate::ui;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
@@ -49,20 +51,29 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(EXIT_FAILED, &format!("cannot start the runtime: {error}")),
     };
-    let format = if cli.json {
-        Format::Json
+    let (events_tx, events_rx) = mpsc::channel(1024);
+    let (actions_tx, actions) = mpsc::channel(64);
+    let headless = cli.headless || cli.json || !std::io::stdout().is_terminal();
+    let sink = if headless {
+        spawn_sink(events_rx, line_format(cli, &config))
     } else {
-        let names = config.processes.iter().map(|p| p.name.as_str());
-        Format::Lines {
-            color: cli.color(),
-            width: source_width(names),
+        let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
+        let app = ui::App::new(&names, config.ui.scrollback);
+        match ui::spawn(events_rx, actions_tx, app) {
+            Ok(sink) => sink,
+            Err(error) => {
+                let message = format!("cannot open the terminal UI: {error} (try --headless)");
+                return fail(EXIT_FAILED, &message);
+            }
         }
     };
-    let (events_tx, events_rx) = mpsc::channel(1024);
-    let sink = spawn_sink(events_rx, format);
     let result = runtime.block_on(async move {
         let (engine, inbox) = Engine::new(Arc::new(config), events_tx.clone());
-        tokio::spawn(read_commands(inbox.clone(), events_tx));
+        if headless {
+            tokio::spawn(read_commands(inbox.clone(), events_tx));
+        } else {
+            tokio::spawn(forward_actions(actions, inbox.clone()));
+        }
         forward_signals(inbox)?;
         engine.run().await
     });
@@ -72,6 +83,34 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(EXIT_FAILED, &message),
+    }
+}
+
+fn line_format(cli: &Cli, config: &Config) -> Format {
+    if cli.json {
+        return Format::Json;
+    }
+    let names = config.processes.iter().map(|p| p.name.as_str());
+    Format::Lines {
+        color: cli.color(),
+        width: source_width(names),
+    }
+}
+
+/// What the user asks for in the TUI, as engine commands.
+async fn forward_actions(mut actions: mpsc::Receiver<ui::UiAction>, inbox: mpsc::Sender<Input>) {
+    while let Some(action) = actions.recv().await {
+        let command = match action {
+            ui::UiAction::Build => Command::Build,
+            ui::UiAction::Quit => Command::Quit {
+                reason: "quit".into(),
+            },
+            // Process panes arrive with the supervisor.
+            ui::UiAction::Restart(_) | ui::UiAction::StartStop(_) => continue,
+        };
+        if inbox.send(Input::Command(command)).await.is_err() {
+            return;
+        }
     }
 }
 

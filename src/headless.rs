@@ -120,6 +120,11 @@ fn describe(event: &Event) -> (&'static str, String) {
     (DEVLOOP, text)
 }
 
+/// The JSON word of a build status (`ok`, `failed`, ...).
+pub fn status_word(status: BuildStatus) -> String {
+    json_word(&status)
+}
+
 fn json_word(value: &impl serde::Serialize) -> String {
     serde_json::to_value(value)
         .ok()

@@ -1,5 +1,7 @@
 //! Splitting a child's output into lines with bounded memory: a line longer
-//! than the cap is cut, and the rest of it up to the newline is dropped.
+//! than the cap is cut, and the rest of it up to the newline is dropped. A
+//! carriage return not followed by a newline starts the line over, as it does
+//! on a terminal, so progress bars end as their last state, not a flood.
 
 /// Longest line kept, in bytes; a minified bundle on one line must not grow memory.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
@@ -9,21 +11,40 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024;
 pub struct LineSplitter {
     partial: Vec<u8>,
     dropped: usize,
+    /// The last byte seen was `\r`: a newline next ends the line, anything
+    /// else overwrites it.
+    after_cr: bool,
 }
 
 impl LineSplitter {
     /// Feeds a chunk; `emit` gets every line it completes (without the newline).
     pub fn push(&mut self, mut chunk: &[u8], mut emit: impl FnMut(String)) {
-        while let Some(newline) = memchr(chunk) {
-            self.append(&chunk[..newline]);
-            emit(self.take());
-            chunk = &chunk[newline + 1..];
+        while !chunk.is_empty() {
+            if self.after_cr {
+                self.after_cr = false;
+                if chunk[0] != b'\n' {
+                    // Back to column 0: what follows overwrites the line.
+                    self.partial.clear();
+                    self.dropped = 0;
+                }
+            }
+            let Some(at) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.append(chunk);
+                return;
+            };
+            self.append(&chunk[..at]);
+            if chunk[at] == b'\n' {
+                emit(self.take());
+            } else {
+                self.after_cr = true;
+            }
+            chunk = &chunk[at + 1..];
         }
-        self.append(chunk);
     }
 
     /// The last line when the stream ends without a newline.
     pub fn finish(&mut self) -> Option<String> {
+        self.after_cr = false;
         (!self.partial.is_empty() || self.dropped > 0).then(|| self.take())
     }
 
@@ -35,10 +56,7 @@ impl LineSplitter {
     }
 
     fn take(&mut self) -> String {
-        let mut bytes = std::mem::take(&mut self.partial);
-        if bytes.last() == Some(&b'\r') {
-            bytes.pop();
-        }
+        let bytes = std::mem::take(&mut self.partial);
         let mut line = String::from_utf8_lossy(&bytes).into_owned();
         if self.dropped > 0 {
             line.push_str(&format!(" …[{} more bytes cut]", self.dropped));
@@ -46,10 +64,6 @@ impl LineSplitter {
         }
         line
     }
-}
-
-fn memchr(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
 }
 
 #[cfg(test)]
@@ -71,6 +85,24 @@ mod tests {
         assert_eq!(split(&[b"a\nbc", b"d\r\ne"]), ["a", "bcd", "e"]);
         assert_eq!(split(&[b"\n\n"]), ["", ""]);
         assert!(split(&[b""]).is_empty());
+    }
+
+    #[test]
+    fn carriage_returns_overwrite_the_line() {
+        assert_eq!(split(&[b"10%\r20%\r100%\ndone\n"]), ["100%", "done"]);
+        assert_eq!(
+            split(&[b"50%\r", b"\nnext\n"]),
+            ["50%", "next"],
+            "CRLF split across chunks"
+        );
+        assert_eq!(split(&[b"50%\r", b"60%"]), ["60%"]);
+        let mut splitter = LineSplitter::default();
+        for _ in 0..100_000 {
+            splitter.push(b"progress 99%\r", |_| {
+                panic!("a progress update is not a line")
+            });
+        }
+        assert!(splitter.partial.len() < 64, "progress updates accumulated");
     }
 
     #[test]

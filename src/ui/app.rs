@@ -1,0 +1,189 @@
+//! The TUI's state: panes, selection, zoom, search, help. Events fold into
+//! it; keys and the mouse change it or ask the engine for something. It
+//! decides nothing about builds or processes.
+
+use super::pane::Scrollback;
+use super::state::{BuildState, BuildView, ProcessView};
+use crate::event::{BuildReason, Event, Stamped};
+use std::time::SystemTime;
+
+/// What the user asked the engine for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiAction {
+    Build,
+    Restart(String),
+    StartStop(String),
+    Quit,
+}
+
+pub enum PaneKind {
+    Build,
+    Process(ProcessView),
+}
+
+pub struct Pane {
+    pub kind: PaneKind,
+    pub lines: Scrollback,
+}
+
+impl Pane {
+    pub fn name(&self) -> &str {
+        match &self.kind {
+            PaneKind::Build => "build",
+            PaneKind::Process(view) => &view.name,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Search {
+    /// The query being typed after `/`.
+    pub typing: Option<String>,
+    /// The confirmed query, highlighted in every pane.
+    pub query: String,
+    /// The line of the current match in the selected pane.
+    pub current: Option<usize>,
+}
+
+pub struct App {
+    pub build: BuildView,
+    /// The build's pane first, then one per process in watch.toml order.
+    pub panes: Vec<Pane>,
+    pub selected: usize,
+    pub zoomed: bool,
+    pub help: bool,
+    pub timestamps: bool,
+    pub search: Search,
+    /// `libs (201 directories)`, once watching.
+    pub watching: Option<String>,
+    pub last_change: Option<(usize, SystemTime)>,
+    /// Terminal size, for page scrolling and mouse hit tests.
+    pub size: (u16, u16),
+}
+
+impl App {
+    pub fn new(process_names: &[String], scrollback: usize) -> App {
+        let build = Pane {
+            kind: PaneKind::Build,
+            lines: Scrollback::new(scrollback),
+        };
+        let processes = process_names.iter().map(|name| Pane {
+            kind: PaneKind::Process(ProcessView::new(name)),
+            lines: Scrollback::new(scrollback),
+        });
+        App {
+            build: BuildView {
+                number: 0,
+                state: BuildState::Idle,
+                generation: None,
+                strategy: None,
+            },
+            panes: std::iter::once(build).chain(processes).collect(),
+            selected: 0,
+            zoomed: false,
+            help: false,
+            timestamps: false,
+            search: Search::default(),
+            watching: None,
+            last_change: None,
+            size: (80, 24),
+        }
+    }
+
+    pub fn title(&self, index: usize, now: SystemTime) -> String {
+        match &self.panes[index].kind {
+            PaneKind::Build => self.build.title(now),
+            PaneKind::Process(view) => view.title(now),
+        }
+    }
+
+    fn build_lines(&mut self) -> &mut Scrollback {
+        &mut self.panes[0].lines
+    }
+
+    /// Folds one event into the state.
+    pub fn apply(&mut self, stamped: &Stamped) {
+        let at = stamped.at;
+        match &stamped.event {
+            Event::Watching { paths, dirs, .. } => {
+                self.watching = Some(format!("{} ({dirs} directories)", paths.join(", ")));
+            }
+            Event::Change { count, .. } => self.last_change = Some((*count, at)),
+            Event::BuildStarted { build, reason } => {
+                self.build.number = *build;
+                self.build.state = BuildState::Running { since: at };
+                let why = match reason {
+                    BuildReason::Startup => "startup",
+                    BuildReason::Change => "change",
+                    BuildReason::Manual => "manual",
+                };
+                self.build_lines().push(
+                    at,
+                    &format!("\x1b[2m── build #{build} started ({why})\x1b[0m"),
+                );
+            }
+            Event::BuildOutput { line, .. } => self.build_lines().push(at, line),
+            Event::BuildFinished {
+                build,
+                status,
+                exit_code,
+                ms,
+            } => {
+                self.build.number = *build;
+                self.build.state = BuildState::Finished {
+                    status: *status,
+                    exit_code: *exit_code,
+                    ms: *ms,
+                };
+                let word = crate::headless::status_word(*status);
+                self.build_lines()
+                    .push(at, &format!("\x1b[2m── build #{build} {word}\x1b[0m"));
+            }
+            Event::Error { message } => self
+                .build_lines()
+                .push(at, &format!("\x1b[31merror: {message}\x1b[0m")),
+            Event::Shutdown { .. } => {}
+        }
+    }
+
+    pub fn selected_pane(&mut self) -> &mut Pane {
+        &mut self.panes[self.selected]
+    }
+
+    pub fn select(&mut self, index: usize) {
+        if index < self.panes.len() && index != self.selected {
+            self.selected = index;
+            self.search.current = None;
+        }
+    }
+
+    pub fn select_next(&mut self, forward: bool) {
+        let count = self.panes.len();
+        self.select(if forward {
+            (self.selected + 1) % count
+        } else {
+            (self.selected + count - 1) % count
+        });
+    }
+
+    /// Rows of output a pane shows now (for page scrolling).
+    pub fn page(&self) -> usize {
+        usize::from(self.size.1).saturating_sub(4).max(1)
+    }
+
+    /// Moves to the next match of the search: `older` goes up the scrollback.
+    pub fn find(&mut self, older: bool) {
+        let query = self.search.query.clone();
+        let pane = &mut self.panes[self.selected];
+        let from = self.search.current.unwrap_or(pane.lines.len());
+        let from = if older {
+            from
+        } else {
+            from.min(pane.lines.len().saturating_sub(1))
+        };
+        if let Some(hit) = pane.lines.find(&query, from, !older) {
+            pane.lines.reveal(hit);
+            self.search.current = Some(hit);
+        }
+    }
+}

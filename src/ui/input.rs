@@ -1,0 +1,96 @@
+//! Keys and the mouse: they change what is shown, or become an action for
+//! the engine.
+
+use super::app::{App, PaneKind, UiAction};
+use super::render::{pane_areas, panes_area};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+/// Lines one wheel notch scrolls.
+const WHEEL_LINES: isize = 3;
+
+pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<UiAction> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Some(UiAction::Quit);
+    }
+    if app.help {
+        app.help = false;
+        return None;
+    }
+    if let Some(typing) = &mut app.search.typing {
+        match key.code {
+            KeyCode::Char(c) => typing.push(c),
+            KeyCode::Backspace => {
+                typing.pop();
+            }
+            KeyCode::Enter => {
+                app.search.query = app.search.typing.take().unwrap_or_default();
+                app.search.current = None;
+                app.find(true);
+            }
+            KeyCode::Esc => app.search.typing = None,
+            _ => {}
+        }
+        return None;
+    }
+    let page = app.page() as isize;
+    match key.code {
+        KeyCode::Char('q') => return Some(UiAction::Quit),
+        KeyCode::Tab | KeyCode::Right | KeyCode::Down => app.select_next(true),
+        KeyCode::BackTab | KeyCode::Left | KeyCode::Up => app.select_next(false),
+        KeyCode::Enter | KeyCode::Char('z') => app.zoomed = !app.zoomed,
+        KeyCode::Esc => {
+            app.zoomed = false;
+            app.search.query.clear();
+            app.search.current = None;
+        }
+        KeyCode::Char('b') => return Some(UiAction::Build),
+        KeyCode::Char('r') => {
+            return Some(selected_process(app).map_or(UiAction::Build, UiAction::Restart));
+        }
+        KeyCode::Char('s') => return selected_process(app).map(UiAction::StartStop),
+        KeyCode::PageUp => app.selected_pane().lines.scroll(page),
+        KeyCode::PageDown => app.selected_pane().lines.scroll(-page),
+        KeyCode::Home => app.selected_pane().lines.scroll_to_top(),
+        KeyCode::End => app.selected_pane().lines.follow(),
+        KeyCode::Char('/') => app.search.typing = Some(String::new()),
+        KeyCode::Char('n') => app.find(true),
+        KeyCode::Char('N') => app.find(false),
+        KeyCode::Char('c') => {
+            app.selected_pane().lines.clear();
+            app.search.current = None;
+        }
+        KeyCode::Char('t') => app.timestamps = !app.timestamps,
+        KeyCode::Char('?') => app.help = true,
+        _ => {}
+    }
+    None
+}
+
+fn selected_process(app: &App) -> Option<String> {
+    match &app.panes[app.selected].kind {
+        PaneKind::Process(view) => Some(view.name.clone()),
+        PaneKind::Build => None,
+    }
+}
+
+pub fn handle_mouse(app: &mut App, mouse: MouseEvent) {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let zoomed = app.zoomed.then_some(app.selected);
+    let hit = pane_areas(panes_area(area), app.panes.len(), zoomed)
+        .into_iter()
+        .find(|(_, rect)| rect.contains(Position::new(mouse.column, mouse.row)))
+        .map(|(index, _)| index);
+    let Some(index) = hit else { return };
+    match mouse.kind {
+        MouseEventKind::ScrollUp => app.panes[index].lines.scroll(WHEEL_LINES),
+        MouseEventKind::ScrollDown => app.panes[index].lines.scroll(-WHEEL_LINES),
+        MouseEventKind::Down(MouseButton::Left) => app.select(index),
+        _ => {}
+    }
+}

@@ -1,0 +1,115 @@
+//! The TUI: a consumer of the same event stream as headless mode, sending the
+//! same commands. It runs on a thread of its own, so a flood of output never
+//! waits on the engine and a key press never waits on a flood.
+
+mod ansi;
+mod app;
+mod input;
+mod pane;
+mod render;
+mod state;
+mod terminal;
+
+pub use app::{App, UiAction};
+pub use render::render;
+
+use crate::event::Stamped;
+use crossterm::event::Event as TermEvent;
+use std::time::{Duration, SystemTime};
+use terminal::TerminalGuard;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+/// At most about 30 frames a second, however fast events come.
+const FRAME: Duration = Duration::from_millis(33);
+/// Redraws at least this often, for the times in the titles.
+const TICK: Duration = Duration::from_secs(1);
+/// Events folded in before looking at keys again.
+const EVENTS_PER_TURN: usize = 512;
+
+/// Runs the TUI until `events` closes; `actions` carries what the user asks
+/// for. The terminal is restored before this returns.
+pub fn spawn(
+    events: mpsc::Receiver<Stamped>,
+    actions: mpsc::Sender<UiAction>,
+    app: App,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let guard = TerminalGuard::enter()?;
+    Ok(std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build();
+        if let Ok(runtime) = runtime {
+            runtime.block_on(run(guard, events, actions, app));
+        }
+    }))
+}
+
+async fn run(
+    mut guard: TerminalGuard,
+    mut events: mpsc::Receiver<Stamped>,
+    actions: mpsc::Sender<UiAction>,
+    mut app: App,
+) {
+    let (term_tx, mut terminal_events) = mpsc::channel(256);
+    // crossterm's read blocks; a thread of its own forwards keys, mouse and resizes.
+    std::thread::spawn(move || {
+        while let Ok(event) = crossterm::event::read() {
+            if term_tx.blocking_send(event).is_err() {
+                return;
+            }
+        }
+    });
+    if let Ok(size) = guard.terminal.size() {
+        app.size = (size.width, size.height);
+    }
+    let mut next_frame = Instant::now();
+    let mut next_tick = Instant::now() + TICK;
+    let mut dirty = true;
+    loop {
+        tokio::select! {
+            biased;
+            Some(event) = terminal_events.recv() => {
+                match event {
+                    TermEvent::Key(key) => {
+                        if let Some(action) = input::handle_key(&mut app, key) {
+                            let _ = actions.send(action).await;
+                        }
+                    }
+                    TermEvent::Mouse(mouse) => input::handle_mouse(&mut app, mouse),
+                    TermEvent::Resize(width, height) => app.size = (width, height),
+                    _ => {}
+                }
+                // Answer input at once rather than at the next frame.
+                next_frame = Instant::now();
+                dirty = true;
+            }
+            event = events.recv() => match event {
+                Some(event) => {
+                    app.apply(&event);
+                    for _ in 0..EVENTS_PER_TURN {
+                        match events.try_recv() {
+                            Ok(event) => app.apply(&event),
+                            Err(_) => break,
+                        }
+                    }
+                    dirty = true;
+                }
+                None => break,
+            },
+            _ = sleep_until(next_tick) => {
+                // Titles show running times.
+                dirty = true;
+                next_tick = Instant::now() + TICK;
+            }
+            _ = sleep_until(next_frame), if dirty => {
+                if guard.terminal.draw(|frame| render(&app, frame, SystemTime::now())).is_err() {
+                    break;
+                }
+                dirty = false;
+                next_frame = Instant::now() + FRAME;
+            }
+        }
+    }
+    drop(guard);
+}

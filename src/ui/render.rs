@@ -1,0 +1,239 @@
+//! Drawing the state: a grid of panes (or one zoomed), a status line, the
+//! help overlay. Reads the state, never changes it.
+
+use super::app::{App, PaneKind};
+use super::state::ProcessState;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use std::time::SystemTime;
+
+/// Where each visible pane goes: all in a grid, or the selected one alone.
+pub fn pane_areas(area: Rect, count: usize, zoomed: Option<usize>) -> Vec<(usize, Rect)> {
+    if let Some(index) = zoomed {
+        return vec![(index, area)];
+    }
+    // Two columns once there is room for two readable panes side by side.
+    let columns = if count > 1 && area.width >= 120 { 2 } else { 1 };
+    let rows = count.div_ceil(columns);
+    let row_areas = Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows]).split(area);
+    let mut areas = Vec::with_capacity(count);
+    for (row, row_area) in row_areas.iter().enumerate() {
+        let in_row = (count - row * columns).min(columns);
+        let cells =
+            Layout::horizontal(vec![Constraint::Ratio(1, in_row as u32); in_row]).split(*row_area);
+        for (column, cell) in cells.iter().enumerate() {
+            areas.push((row * columns + column, *cell));
+        }
+    }
+    areas
+}
+
+/// The area above the status line.
+pub fn panes_area(area: Rect) -> Rect {
+    Rect {
+        height: area.height.saturating_sub(1),
+        ..area
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, now: SystemTime) {
+    let area = frame.area();
+    let zoomed = app.zoomed.then_some(app.selected);
+    for (index, rect) in pane_areas(panes_area(area), app.panes.len(), zoomed) {
+        render_pane(app, index, rect, frame, now);
+    }
+    let status = Rect {
+        y: area.y + area.height.saturating_sub(1),
+        height: area.height.min(1),
+        ..area
+    };
+    frame.render_widget(Paragraph::new(status_line(app, now)), status);
+    if app.help {
+        render_help(frame, area);
+    }
+}
+
+fn render_pane(app: &App, index: usize, rect: Rect, frame: &mut Frame, now: SystemTime) {
+    let pane = &app.panes[index];
+    let selected = index == app.selected;
+    let title_style = match &pane.kind {
+        PaneKind::Build => Style::new().fg(Color::Cyan),
+        PaneKind::Process(view) => Style::new().fg(state_colour(view.state)),
+    };
+    let mut block = Block::bordered()
+        .title(Span::styled(app.title(index, now), title_style))
+        .border_type(if selected {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        });
+    if selected {
+        block = block
+            .border_style(Style::new().fg(Color::Cyan))
+            .title_style(Modifier::BOLD);
+    }
+    if !pane.lines.following() {
+        block = block.title_bottom(
+            Line::from(" scrolled · End follows ")
+                .right_aligned()
+                .yellow(),
+        );
+    }
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let query = app.search.query.to_lowercase();
+    let current = if selected { app.search.current } else { None };
+    let lines: Vec<Line> = pane
+        .lines
+        .visible(usize::from(inner.height))
+        .filter_map(|i| pane.lines.get(i).map(|line| (i, line)))
+        .map(|(i, line)| {
+            let mut spans = Vec::new();
+            if app.timestamps {
+                spans.push(Span::styled(
+                    crate::clock::local_time_of_day(line.at)[..8].to_string() + " ",
+                    Style::new().dim(),
+                ));
+            }
+            if query.is_empty() {
+                spans.extend(line.line.spans.iter().cloned());
+            } else {
+                spans.extend(highlight(&line.line, &query, current == Some(i)));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Splits spans so that each match of `query` (lower case) stands out.
+fn highlight<'a>(line: &Line<'a>, query: &str, current: bool) -> Vec<Span<'a>> {
+    let mark = if current {
+        Style::new()
+            .bg(Color::LightYellow)
+            .fg(Color::Black)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().bg(Color::Yellow).fg(Color::Black)
+    };
+    let mut out = Vec::new();
+    for span in &line.spans {
+        let text = span.content.as_ref();
+        let lower = text.to_lowercase();
+        // Lower-casing can change byte lengths; then highlight nothing in this span.
+        if lower.len() != text.len() {
+            out.push(span.clone());
+            continue;
+        }
+        let mut at = 0;
+        for (start, _) in lower.match_indices(query) {
+            if start < at {
+                continue;
+            }
+            if start > at {
+                out.push(Span::styled(text[at..start].to_string(), span.style));
+            }
+            out.push(Span::styled(
+                text[start..start + query.len()].to_string(),
+                span.style.patch(mark),
+            ));
+            at = start + query.len();
+        }
+        if at < text.len() {
+            out.push(Span::styled(text[at..].to_string(), span.style));
+        }
+    }
+    out
+}
+
+fn state_colour(state: ProcessState) -> Color {
+    match state {
+        ProcessState::Ready | ProcessState::Running => Color::Green,
+        ProcessState::Starting | ProcessState::Restarting | ProcessState::Blocked => Color::Yellow,
+        ProcessState::Failed | ProcessState::Exited => Color::Red,
+        ProcessState::Waiting | ProcessState::Stopped => Color::Gray,
+    }
+}
+
+fn status_line(app: &App, now: SystemTime) -> Line<'static> {
+    if let Some(typing) = &app.search.typing {
+        return Line::from(vec![
+            Span::raw("/"),
+            Span::raw(typing.clone()),
+            Span::raw("▏  Enter search · Esc cancel").dim(),
+        ]);
+    }
+    let mut parts = vec![Span::raw(match &app.watching {
+        Some(watching) => format!(" watching {watching}"),
+        None => " starting".to_string(),
+    })];
+    if let Some((count, at)) = app.last_change {
+        let ago = super::state::short(now.duration_since(at).unwrap_or_default());
+        let files = if count == 1 { "file" } else { "files" };
+        parts.push(Span::raw(format!(
+            " · last change: {count} {files} {ago} ago"
+        )));
+    }
+    if !app.search.query.is_empty() {
+        parts.push(Span::raw(format!(" · /{} (n older, N newer)", app.search.query)).yellow());
+    }
+    parts.push(Span::raw("  Tab select · z zoom · r restart · s stop/start · b build · / search · ? help · q quit").dim());
+    Line::from(parts)
+}
+
+const HELP: &[(&str, &str)] = &[
+    ("Tab, arrows", "select a pane (mouse: click)"),
+    ("Enter, z", "zoom the selected pane / back to the grid"),
+    (
+        "r",
+        "restart the selected process (on the build pane: build)",
+    ),
+    ("s", "stop or start the selected process"),
+    ("b", "build now"),
+    (
+        "PgUp, PgDn",
+        "scroll (mouse wheel too); Home goes to the top",
+    ),
+    ("End", "follow the output again"),
+    ("/", "search; n older match, N newer match, Esc clears"),
+    ("c", "clear the selected pane"),
+    ("t", "timestamps on or off"),
+    ("?", "this help"),
+    ("q, Ctrl-C", "quit: stop every process, then exit"),
+];
+
+fn render_help(frame: &mut Frame, area: Rect) {
+    let width = 72.min(area.width);
+    let height = (HELP.len() as u16 + 4).min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    let lines: Vec<Line> = HELP
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!("  {keys:<12} "), Style::new().bold()),
+                Span::raw(*what),
+            ])
+        })
+        .chain([
+            Line::from(""),
+            Line::from("  any key closes this help").dim(),
+        ])
+        .collect();
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" keys ")
+                .border_type(BorderType::Double),
+        ),
+        rect,
+    );
+}
