@@ -113,3 +113,6 @@ async fn run(
     }
     drop(guard);
 }
+
+#[cfg(test)]
+mod tests;

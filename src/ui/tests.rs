@@ -1,0 +1,250 @@
+//! Rendering tests on ratatui's TestBackend: the grid, zoom, titles in each
+//! state, search highlighting and the help overlay.
+
+use super::app::{App, PaneKind};
+use super::input::handle_key;
+use super::render::render;
+use super::state::ProcessState;
+use crate::event::{BuildReason, BuildStatus, Event, Stamped, Stream};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
+}
+
+fn event(secs: u64, event: Event) -> Stamped {
+    Stamped {
+        at: at(secs),
+        event,
+    }
+}
+
+fn app() -> App {
+    let mut app = App::new(&["web".to_string(), "api".to_string()], 100);
+    app.size = (100, 20);
+    app.apply(&event(
+        0,
+        Event::Watching {
+            paths: vec!["libs".into()],
+            dirs: 12,
+            ms: 3,
+        },
+    ));
+    app.apply(&event(
+        1,
+        Event::BuildStarted {
+            build: 1,
+            reason: BuildReason::Startup,
+        },
+    ));
+    app.apply(&event(
+        2,
+        Event::BuildOutput {
+            build: 1,
+            stream: Stream::Stdout,
+            line: "compiled \x1b[32mshared\x1b[0m".into(),
+        },
+    ));
+    app.apply(&event(
+        3,
+        Event::BuildFinished {
+            build: 1,
+            status: BuildStatus::Ok,
+            exit_code: Some(0),
+            ms: 1500,
+        },
+    ));
+    app
+}
+
+fn set_process(app: &mut App, index: usize, state: ProcessState, pid: u32, restarts: u64) {
+    if let PaneKind::Process(view) = &mut app.panes[index].kind {
+        view.state = state;
+        view.pid = Some(pid);
+        view.restarts = restarts;
+        view.since = Some(at(60));
+    }
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    terminal.draw(|frame| render(app, frame, at(125))).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    handle_key(app, KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+#[test]
+fn grid_shows_every_pane_with_its_title() {
+    let mut app = app();
+    set_process(&mut app, 1, ProcessState::Ready, 4242, 0);
+    set_process(&mut app, 2, ProcessState::Failed, 4343, 4);
+    app.size = (130, 20);
+    insta::assert_snapshot!("grid_wide", screen(&app));
+    app.size = (80, 24);
+    insta::assert_snapshot!("grid_narrow", screen(&app));
+}
+
+#[test]
+fn titles_read_in_every_state() {
+    let mut app = app();
+    let states = [
+        ProcessState::Waiting,
+        ProcessState::Starting,
+        ProcessState::Running,
+        ProcessState::Ready,
+        ProcessState::Restarting,
+        ProcessState::Exited,
+        ProcessState::Failed,
+        ProcessState::Blocked,
+        ProcessState::Stopped,
+    ];
+    let titles: Vec<String> = states
+        .iter()
+        .map(|state| {
+            set_process(&mut app, 1, *state, 7, 2);
+            app.title(1, at(125))
+        })
+        .collect();
+    insta::assert_snapshot!("process_titles", titles.join("\n"));
+    app.apply(&event(
+        130,
+        Event::BuildStarted {
+            build: 2,
+            reason: BuildReason::Change,
+        },
+    ));
+    let running = app.title(0, at(133));
+    app.apply(&event(
+        140,
+        Event::BuildFinished {
+            build: 2,
+            status: BuildStatus::Failed,
+            exit_code: Some(2),
+            ms: 900,
+        },
+    ));
+    let failed = app.title(0, at(141));
+    app.apply(&event(
+        150,
+        Event::BuildFinished {
+            build: 3,
+            status: BuildStatus::Skipped,
+            exit_code: None,
+            ms: 0,
+        },
+    ));
+    let skipped = app.title(0, at(151));
+    insta::assert_snapshot!("build_titles", [running, failed, skipped].join("\n"));
+}
+
+#[test]
+fn zoom_shows_the_selected_pane_alone() {
+    let mut app = app();
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('z'));
+    let zoomed = screen(&app);
+    assert!(zoomed.contains("web … waiting"), "{zoomed}");
+    assert!(
+        !zoomed.contains("build #1"),
+        "other panes still shown:\n{zoomed}"
+    );
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app).contains("build #1"));
+}
+
+#[test]
+fn search_highlights_matches_and_moves_between_them() {
+    let mut app = app();
+    for i in 0..30 {
+        let line = if i % 10 == 0 {
+            format!("error number {i}")
+        } else {
+            format!("fine {i}")
+        };
+        app.apply(&event(
+            10 + i,
+            Event::BuildOutput {
+                build: 1,
+                stream: Stream::Stderr,
+                line,
+            },
+        ));
+    }
+    key(&mut app, KeyCode::Char('/'));
+    for c in "ERROR".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert!(screen(&app).lines().last().unwrap().starts_with("/ERROR"));
+    key(&mut app, KeyCode::Enter);
+    let newest = app.search.current.unwrap();
+    assert!(
+        app.panes[0]
+            .lines
+            .get(newest)
+            .unwrap()
+            .plain()
+            .contains("error number 20")
+    );
+    key(&mut app, KeyCode::Char('n'));
+    let older = app.search.current.unwrap();
+    assert!(
+        app.panes[0]
+            .lines
+            .get(older)
+            .unwrap()
+            .plain()
+            .contains("error number 10")
+    );
+    assert!(!app.panes[0].lines.following(), "moving to a match scrolls");
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.search.current, Some(newest));
+
+    let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    terminal.draw(|frame| render(&app, frame, at(125))).unwrap();
+    let buffer = terminal.backend().buffer();
+    let highlighted: String = (0..20)
+        .flat_map(|y| (0..100).map(move |x| (x, y)))
+        .filter(|&(x, y)| buffer[(x, y)].bg == Color::LightYellow)
+        .map(|(x, y)| buffer[(x, y)].symbol().to_string())
+        .collect();
+    assert_eq!(highlighted, "error", "the current match is highlighted");
+}
+
+#[test]
+fn help_overlay_lists_the_keys() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!("help", screen(&app));
+    key(&mut app, KeyCode::Char('x'));
+    assert!(!screen(&app).contains(" keys "), "any key closes help");
+}
+
+#[test]
+fn child_colours_survive_to_the_screen() {
+    let app = app();
+    let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    terminal.draw(|frame| render(&app, frame, at(125))).unwrap();
+    let buffer = terminal.backend().buffer();
+    let green: String = (0..100)
+        .filter(|&x| buffer[(x, 2)].fg == Color::Green)
+        .map(|x| buffer[(x, 2)].symbol().to_string())
+        .collect();
+    assert_eq!(green, "shared");
+}
