@@ -1,0 +1,94 @@
+//! The TUI in a real terminal: tmux runs devloop, capture-pane reads the
+//! screen, send-keys types. Skipped (with a message) where tmux is missing.
+
+mod common;
+
+use common::{Workspace, config_with_build};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(workspace: &Workspace, width: u16, height: u16) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("skipped: tmux is not installed");
+            return None;
+        }
+        let socket = format!("devloop-test-{}", std::process::id());
+        let script = format!(
+            "{} -c {}; echo EXIT=$?; sleep 600",
+            env!("CARGO_BIN_EXE_devloop"),
+            workspace.config().display()
+        );
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-x", &width.to_string(), "-y", &height.to_string(), &script])
+            .env_remove("TMUX")
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        Some(Tmux { socket })
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p"])
+    }
+
+    /// Polls the screen until it shows `text`; fails with the last screen.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "the screen never showed {text:?}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            self.tmux(&["send-keys", key]);
+        }
+    }
+
+    fn alternate_screen(&self) -> bool {
+        self.tmux(&["display-message", "-p", "#{alternate_on}"]).trim() == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+#[test]
+fn the_tui_shows_panes_zooms_and_quits_cleanly() {
+    let workspace = Workspace::new(&config_with_build("printf 'compiled-\\033[32mshared\\033[0m\\n'"));
+    let Some(tmux) = Tmux::start(&workspace, 120, 30) else { return };
+    let screen = tmux.wait_for("build #1 ✔ ok");
+    assert!(screen.contains("compiled-shared"), "{screen}");
+    assert!(screen.contains("watching libs"), "status line missing:\n{screen}");
+    assert!(tmux.alternate_screen(), "the TUI is not on the alternate screen");
+
+    workspace.write("libs/a.ts", "edit");
+    tmux.wait_for("build #2 ✔ ok");
+
+    tmux.keys(&["?"]);
+    tmux.wait_for("any key closes this help");
+    tmux.keys(&["Escape"]);
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(!tmux.alternate_screen(), "the terminal was left on the alternate screen");
+}
