@@ -24,7 +24,17 @@ impl Tmux {
             workspace.config().display()
         );
         let status = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-x", &width.to_string(), "-y", &height.to_string(), &script])
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                &script,
+            ])
             .env_remove("TMUX")
             .status()
             .expect("run tmux");
@@ -33,7 +43,12 @@ impl Tmux {
     }
 
     fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("run tmux");
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -49,7 +64,10 @@ impl Tmux {
             if screen.contains(text) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "the screen never showed {text:?}:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "the screen never showed {text:?}:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -61,7 +79,9 @@ impl Tmux {
     }
 
     fn alternate_screen(&self) -> bool {
-        self.tmux(&["display-message", "-p", "#{alternate_on}"]).trim() == "1"
+        self.tmux(&["display-message", "-p", "#{alternate_on}"])
+            .trim()
+            == "1"
     }
 }
 
@@ -73,12 +93,22 @@ impl Drop for Tmux {
 
 #[test]
 fn the_tui_shows_panes_zooms_and_quits_cleanly() {
-    let workspace = Workspace::new(&config_with_build("printf 'compiled-\\033[32mshared\\033[0m\\n'"));
-    let Some(tmux) = Tmux::start(&workspace, 120, 30) else { return };
+    let workspace = Workspace::new(&config_with_build(
+        "printf 'compiled-\\033[32mshared\\033[0m\\n'",
+    ));
+    let Some(tmux) = Tmux::start(&workspace, 120, 30) else {
+        return;
+    };
     let screen = tmux.wait_for("build #1 ✔ ok");
     assert!(screen.contains("compiled-shared"), "{screen}");
-    assert!(screen.contains("watching libs"), "status line missing:\n{screen}");
-    assert!(tmux.alternate_screen(), "the TUI is not on the alternate screen");
+    assert!(
+        screen.contains("watching libs"),
+        "status line missing:\n{screen}"
+    );
+    assert!(
+        tmux.alternate_screen(),
+        "the TUI is not on the alternate screen"
+    );
 
     workspace.write("libs/a.ts", "edit");
     tmux.wait_for("build #2 ✔ ok");
@@ -90,5 +120,8 @@ fn the_tui_shows_panes_zooms_and_quits_cleanly() {
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("EXIT=");
     assert!(screen.contains("EXIT=0"), "{screen}");
-    assert!(!tmux.alternate_screen(), "the terminal was left on the alternate screen");
+    assert!(
+        !tmux.alternate_screen(),
+        "the terminal was left on the alternate screen"
+    );
 }

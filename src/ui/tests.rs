@@ -248,3 +248,37 @@ fn child_colours_survive_to_the_screen() {
         .collect();
     assert_eq!(green, "shared");
 }
+
+#[test]
+fn the_mouse_selects_and_scrolls_the_pane_under_it() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app();
+    app.size = (80, 24);
+    for i in 0..50 {
+        app.apply(&event(
+            10 + i,
+            Event::BuildOutput {
+                build: 1,
+                stream: Stream::Stdout,
+                line: format!("l{i}"),
+            },
+        ));
+    }
+    let mouse = |kind, row| MouseEvent {
+        kind,
+        column: 10,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // Rows 0-7 are the build pane, 8-14 web, 15-22 api (see the grid_narrow snapshot).
+    super::input::handle_mouse(&mut app, mouse(MouseEventKind::Down(MouseButton::Left), 10));
+    assert_eq!(app.selected, 1);
+    super::input::handle_mouse(&mut app, mouse(MouseEventKind::ScrollUp, 3));
+    assert!(
+        !app.panes[0].lines.following(),
+        "the wheel scrolls the pane under the pointer"
+    );
+    assert_eq!(app.selected, 1, "scrolling does not select");
+    super::input::handle_mouse(&mut app, mouse(MouseEventKind::ScrollDown, 3));
+    assert!(app.panes[0].lines.following());
+}
