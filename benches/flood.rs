@@ -1,0 +1,176 @@
+//! Output flood benchmark (issue 5): a child printing 200,000 lines as fast as
+//! it can, shown in devloop's TUI and in mprocs's, each in a real terminal
+//! (tmux). Prints CPU seconds, peak RSS and key-press-to-redraw delay during
+//! the flood for both. mprocs is looked up on PATH and in ~/.cargo/bin
+//! (`cargo install mprocs`); without it only devloop is measured.
+//!
+//! Run: `cargo bench --bench flood`
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const LINES: u32 = 200_000;
+const KEY_PROBES: usize = 5;
+
+fn flood_command() -> String {
+    format!("seq -f 'flood line %g: the quick brown fox jumps over the lazy dog' 1 {LINES}")
+}
+
+fn main() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        println!("tmux is not installed: nothing measured");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("libs")).unwrap();
+    let config = format!(
+        "[watch]\npaths = [\"libs\"]\n\n[build]\ncommand = \"{}\"\noutput = \"tmp/out\"\n",
+        flood_command()
+    );
+    std::fs::write(root.join("watch.toml"), config).unwrap();
+    let devloop = format!(
+        "exec {} -c {}",
+        env!("CARGO_BIN_EXE_devloop"),
+        root.join("watch.toml").display()
+    );
+    println!("== {LINES} lines as fast as a child can print them, 120x40 terminal");
+    let figures = measure(
+        "devloop",
+        &devloop,
+        "build #1 ✔ ok",
+        "?",
+        "any key closes this help",
+        "Escape",
+    );
+    print_figures("devloop", &figures);
+
+    match mprocs() {
+        Some(mprocs) => {
+            let yaml = format!(
+                "procs:\n  flood:\n    shell: \"{}\"\n  idle:\n    shell: \"echo IDLE-MARKER; sleep 600\"\n",
+                flood_command().replace('\'', "\\'").replace('"', "\\\"")
+            );
+            std::fs::write(root.join("mprocs.yaml"), yaml).unwrap();
+            let command = format!(
+                "cd {} && exec {} --config mprocs.yaml",
+                root.display(),
+                mprocs.display()
+            );
+            let done = format!("flood line {LINES}:");
+            let figures = measure("mprocs", &command, &done, "j", "IDLE-MARKER", "k");
+            print_figures("mprocs", &figures);
+        }
+        None => println!("mprocs: not found (cargo install mprocs), not measured"),
+    }
+}
+
+struct Figures {
+    cpu_secs: f64,
+    peak_rss_mb: f64,
+    key_delays_ms: Vec<f64>,
+    flood_secs: f64,
+}
+
+fn print_figures(name: &str, f: &Figures) {
+    let mut delays = f.key_delays_ms.clone();
+    delays.sort_by(f64::total_cmp);
+    let median = delays.get(delays.len() / 2).copied().unwrap_or(f64::NAN);
+    let max = delays.last().copied().unwrap_or(f64::NAN);
+    println!(
+        "{name:<8} CPU {:.2} s · peak RSS {:.1} MB · key to redraw during the flood: median {median:.0} ms, max {max:.0} ms ({} probes) · flood shown in {:.1} s",
+        f.cpu_secs,
+        f.peak_rss_mb,
+        delays.len(),
+        f.flood_secs
+    );
+}
+
+fn measure(
+    name: &str,
+    command: &str,
+    done: &str,
+    key: &str,
+    key_shows: &str,
+    key_undo: &str,
+) -> Figures {
+    let socket = format!("flood-{name}-{}", std::process::id());
+    let tmux = |args: &[&str]| -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let started = Instant::now();
+    tmux(&["new-session", "-d", "-x", "120", "-y", "40", command]);
+    let pid: u32 = tmux(&["display-message", "-p", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .expect("pane pid");
+    let mut key_delays_ms = Vec::new();
+    let deadline = started + Duration::from_secs(120);
+    loop {
+        let screen = tmux(&["capture-pane", "-p"]);
+        if screen.contains(done) || Instant::now() > deadline {
+            break;
+        }
+        if key_delays_ms.len() < KEY_PROBES && screen.contains("flood line") {
+            let pressed = Instant::now();
+            tmux(&["send-keys", key]);
+            while !tmux(&["capture-pane", "-p"]).contains(key_shows)
+                && pressed.elapsed() < Duration::from_secs(10)
+            {}
+            key_delays_ms.push(pressed.elapsed().as_secs_f64() * 1e3);
+            tmux(&["send-keys", key_undo]);
+        }
+    }
+    let flood_secs = started.elapsed().as_secs_f64();
+    let (cpu_secs, peak_rss_mb) = usage(pid);
+    tmux(&["kill-server"]);
+    Figures {
+        cpu_secs,
+        peak_rss_mb,
+        key_delays_ms,
+        flood_secs,
+    }
+}
+
+/// CPU seconds (user + system) and peak RSS of a live process.
+fn usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    (ticks / hz, hwm_kib / 1024.0)
+}
+
+fn mprocs() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let candidates = [PathBuf::from("mprocs"), home.join(".cargo/bin/mprocs")];
+    candidates.into_iter().find(|path| {
+        Command::new(path)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+            || Path::new(path).is_file()
+    })
+}
