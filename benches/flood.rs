@@ -49,8 +49,9 @@ fn main() {
     match mprocs() {
         Some(mprocs) => {
             let yaml = format!(
-                "procs:\n  flood:\n    shell: \"{}\"\n  idle:\n    shell: \"echo IDLE-MARKER; sleep 600\"\n",
-                flood_command().replace('\'', "\\'").replace('"', "\\\"")
+                "procs:\n  flood:\n    shell: '{}'\n  idle:\n    shell: 'echo IDLE-MARKER; sleep 600'\n",
+                // YAML single quotes: a quote is written twice.
+                flood_command().replace('\'', "''")
             );
             std::fs::write(root.join("mprocs.yaml"), yaml).unwrap();
             let command = format!(
@@ -127,6 +128,7 @@ fn measure(
             key_delays_ms.push(pressed.elapsed().as_secs_f64() * 1e3);
             tmux(&["send-keys", key_undo]);
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
     let flood_secs = started.elapsed().as_secs_f64();
     let (cpu_secs, peak_rss_mb) = usage(pid);
