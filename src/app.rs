@@ -8,6 +8,7 @@ use crate::engine::{Engine, Input};
 use crate::event::Command;
 use crate::headless::{Format, read_commands, source_width, spawn_sink};
 use crate::lock::WorkspaceLock;
+use crate::supervise::{self, Supervisor};
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
@@ -58,10 +59,14 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
             width: source_width(names),
         }
     };
+    let color = cli.color();
     let (events_tx, events_rx) = mpsc::channel(1024);
     let sink = spawn_sink(events_rx, format);
     let result = runtime.block_on(async move {
-        let (engine, inbox) = Engine::new(Arc::new(config), events_tx.clone());
+        let config = Arc::new(config);
+        let options = supervise::Options { color };
+        let supervisor = Supervisor::spawn(config.clone(), events_tx.clone(), options);
+        let (engine, inbox) = Engine::new(config, events_tx.clone(), supervisor);
         tokio::spawn(read_commands(inbox.clone(), events_tx));
         forward_signals(inbox)?;
         engine.run().await

@@ -14,4 +14,5 @@ pub mod lines;
 pub mod lock;
 pub mod proc;
 pub mod snapshot;
+pub mod supervise;
 pub mod watch;
