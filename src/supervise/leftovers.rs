@@ -63,14 +63,19 @@ pub struct Records {
 }
 
 impl Records {
-    /// An empty list for `state_dir`; saved as such, forgetting old entries.
+    /// An empty list for `state_dir`. The file is left alone until the
+    /// first change or [`Records::clear`]: it may hold a killed devloop's.
     pub fn new(state_dir: &Path) -> Records {
-        let records = Records {
+        Records {
             path: state_dir.join(FILE),
             entries: Vec::new(),
-        };
-        records.save();
-        records
+        }
+    }
+
+    /// Forgets the entries of an earlier devloop, once they are dealt with.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.save();
     }
 
     pub fn add(&mut self, record: Record) {

@@ -190,6 +190,7 @@ impl Set {
                 for message in leftovers::stop_leftovers(&self.config.state_dir()).await {
                     self.shared.emit(Event::Error { message }).await;
                 }
+                self.shared.records().clear();
                 self.started = true;
                 self.start_due();
                 let _ = reply.send(());
