@@ -77,7 +77,7 @@ fn on_promote_restarts_or_signals_running_processes() {
     let mut devloop = Devloop::start(&workspace);
     let first = devloop.wait_event("process_started", &[process("app")]);
     assert_eq!(first["restarts"], 0, "the first promotion starts it, once");
-    devloop.wait_event(
+    devloop.seen_or_wait(
         "process_output",
         &[process("sig"), ("line", json!("trap-set"))],
     );

@@ -229,7 +229,7 @@ impl Task {
         if let Some(next) = self.wait_for_port().await {
             return next;
         }
-        let run = match Run::start(&self.config, &self.shared) {
+        let mut run = match Run::start(&self.config, &self.shared) {
             Ok(run) => run,
             Err(e) => {
                 let message = format!("cannot start process `{}`: {e}", self.config.name);
@@ -245,6 +245,7 @@ impl Task {
             restarts,
         })
         .await;
+        run.watch(&self.config, &self.shared);
         self.supervise(run).await
     }
 

@@ -43,42 +43,44 @@ impl Run {
         }
         // After PATH and FORCE_COLOR, so the configuration can override both.
         cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
-        let mut child = spawn(&mut cmd)?;
+        let child = spawn(&mut cmd)?;
         let pid = child.id().unwrap_or(0);
         let signal = config.stop_signal.signal;
         if let Some(record) = record_of(pid, signal, config.stop_timeout, &config.name) {
             shared.records().add(record);
         }
-        let name = config.name.as_str();
-        let readers = [
-            child
-                .stdout
-                .take()
-                .map(|o| stream(o, Stream::Stdout, name, shared)),
-            child
-                .stderr
-                .take()
-                .map(|e| stream(e, Stream::Stderr, name, shared)),
-        ];
-        let (health, health_task) = match &config.health {
-            Some(health) => {
-                let (tx, rx) = mpsc::channel(1);
-                let dir = ProbeDir {
-                    root: shared.root.clone(),
-                    cwd: config.cwd.clone(),
-                };
-                (Some(rx), Some(tokio::spawn(watch(health.clone(), dir, tx))))
-            }
-            None => (None, None),
-        };
         Ok(Run {
             child,
             pid,
             started: Instant::now(),
-            readers: readers.into_iter().flatten().collect(),
-            health,
-            health_task,
+            readers: Vec::new(),
+            health: None,
+            health_task: None,
         })
+    }
+
+    /// Starts streaming output and probing health. Separate from `start` so
+    /// that `process_started` is sent before any of the run's output.
+    pub fn watch(&mut self, config: &ProcessConfig, shared: &Shared) {
+        let name = config.name.as_str();
+        let out = self.child.stdout.take();
+        let err = self.child.stderr.take();
+        self.readers = [
+            out.map(|o| stream(o, Stream::Stdout, name, shared)),
+            err.map(|e| stream(e, Stream::Stderr, name, shared)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Some(health) = &config.health {
+            let (tx, rx) = mpsc::channel(1);
+            let dir = ProbeDir {
+                root: shared.root.clone(),
+                cwd: config.cwd.clone(),
+            };
+            self.health = Some(rx);
+            self.health_task = Some(tokio::spawn(watch(health.clone(), dir, tx)));
+        }
     }
 
     pub fn uptime(&self) -> Duration {
