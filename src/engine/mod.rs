@@ -85,8 +85,9 @@ impl Engine {
 
     /// Watches, builds on changes, and returns once asked to quit and idle.
     pub async fn run(mut self) -> Result<(), String> {
-        self.supervisor.start().await;
         let (watcher, setup) = Watcher::start(&self.config)?;
+        // After the one early return: from here on, shutdown() stops them.
+        self.supervisor.start().await;
         let paths = self
             .config
             .watch
