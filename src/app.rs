@@ -8,6 +8,7 @@ use crate::engine::{Engine, Input};
 use crate::event::Command;
 use crate::headless::{Format, read_commands, source_width, spawn_sink};
 use crate::lock::WorkspaceLock;
+use crate::supervise::{self, Supervisor};
 use crate::ui;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -67,8 +68,12 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
             }
         }
     };
+    let color = cli.color();
     let result = runtime.block_on(async move {
-        let (engine, inbox) = Engine::new(Arc::new(config), events_tx.clone());
+        let config = Arc::new(config);
+        let options = supervise::Options { color };
+        let supervisor = Supervisor::spawn(config.clone(), events_tx.clone(), options);
+        let (engine, inbox) = Engine::new(config, events_tx.clone(), supervisor);
         if headless {
             tokio::spawn(read_commands(inbox.clone(), events_tx));
         } else {
@@ -105,8 +110,8 @@ async fn forward_actions(mut actions: mpsc::Receiver<ui::UiAction>, inbox: mpsc:
             ui::UiAction::Quit => Command::Quit {
                 reason: "quit".into(),
             },
-            // Process panes arrive with the supervisor.
-            ui::UiAction::Restart(_) | ui::UiAction::StartStop(_) => continue,
+            ui::UiAction::Restart(name) => Command::Restart(name),
+            ui::UiAction::StartStop(name) => Command::Toggle(name),
         };
         if inbox.send(Input::Command(command)).await.is_err() {
             return;

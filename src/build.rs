@@ -3,7 +3,7 @@
 
 use crate::event::{BuildStatus, Event, Stamped, Stream};
 use crate::lines::LineSplitter;
-use crate::proc::{shell, terminate_group};
+use crate::proc::{shell, spawn, terminate_group};
 use rustix::process::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,7 +48,7 @@ pub async fn run_build(
         exit_code,
         ms: started.elapsed().as_millis() as u64,
     };
-    let mut child = match shell(&request.command, &request.root, &request.root).spawn() {
+    let mut child = match spawn(&mut shell(&request.command, &request.root, &request.root)) {
         Ok(child) => child,
         Err(e) => {
             let message = format!("cannot start the build `{}`: {e}", request.command);

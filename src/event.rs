@@ -30,6 +30,16 @@ pub enum Stream {
     Stderr,
 }
 
+/// Why a supervised process is being started again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartReason {
+    Exited,
+    Unhealthy,
+    Promoted,
+    Manual,
+}
+
 /// One thing that happened, as every sink sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -57,6 +67,44 @@ pub enum Event {
         status: BuildStatus,
         exit_code: Option<i32>,
         ms: u64,
+    },
+    ProcessStarted {
+        process: String,
+        pid: u32,
+        restarts: u32,
+    },
+    ProcessOutput {
+        process: String,
+        stream: Stream,
+        line: String,
+    },
+    ProcessReady {
+        process: String,
+        ms: u64,
+    },
+    ProcessExited {
+        process: String,
+        pid: u32,
+        code: Option<i32>,
+        /// The signal's name (`SIGKILL`) when a signal ended it.
+        signal: Option<String>,
+        uptime_ms: u64,
+    },
+    ProcessRestarting {
+        process: String,
+        in_ms: u64,
+        reason: RestartReason,
+    },
+    ProcessFailed {
+        process: String,
+        reason: String,
+    },
+    ProcessBlocked {
+        process: String,
+        reason: String,
+    },
+    ProcessStopped {
+        process: String,
     },
     Error {
         message: String,
@@ -95,7 +143,13 @@ impl Stamped {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Build,
-    Quit { reason: String },
+    /// `r NAME`: stop the process and start it again.
+    Restart(String),
+    /// `s NAME`: stop it if it runs, start it if it does not.
+    Toggle(String),
+    Quit {
+        reason: String,
+    },
 }
 
 impl Command {
@@ -107,8 +161,10 @@ impl Command {
             (Some("q"), None) => Ok(Command::Quit {
                 reason: "quit".into(),
             }),
+            (Some("r"), Some(name)) if words.next().is_none() => Ok(Command::Restart(name.into())),
+            (Some("s"), Some(name)) if words.next().is_none() => Ok(Command::Toggle(name.into())),
             _ => Err(format!(
-                "unknown command `{}`: b builds, q quits",
+                "unknown command `{}`: b builds, r NAME restarts a process, s NAME stops or starts it, q quits",
                 line.trim()
             )),
         }
@@ -144,5 +200,15 @@ mod tests {
             Ok(Command::Quit { .. })
         ));
         assert!(Command::parse_line("x").is_err());
+        assert_eq!(
+            Command::parse_line("r web"),
+            Ok(Command::Restart("web".into()))
+        );
+        assert_eq!(
+            Command::parse_line(" s api "),
+            Ok(Command::Toggle("api".into()))
+        );
+        assert!(Command::parse_line("r").is_err());
+        assert!(Command::parse_line("s a b").is_err());
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::config::format_duration;
 use crate::engine::Input;
-use crate::event::{BuildStatus, Command, Event, Stamped};
+use crate::event::{BuildStatus, Command, Event, RestartReason, Stamped};
 use std::io::Write;
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
@@ -62,7 +62,8 @@ pub fn render_line(stamped: &Stamped, color: bool, width: usize) -> String {
         let code = match (source, &stamped.event) {
             (_, Event::Error { .. }) => "31",
             (BUILD, _) => "36",
-            _ => "35",
+            (DEVLOOP, _) => "35",
+            (process, _) => process_colour(process),
         };
         format!("\x1b[2m{time}\x1b[0m \x1b[{code}m{source:<width$}\x1b[0m | {text}")
     } else {
@@ -70,7 +71,19 @@ pub fn render_line(stamped: &Stamped, color: bool, width: usize) -> String {
     }
 }
 
-fn describe(event: &Event) -> (&'static str, String) {
+/// A colour per process name, stable from run to run.
+fn process_colour(name: &str) -> &'static str {
+    const CODES: [&str; 6] = ["32", "33", "34", "92", "93", "94"];
+    let sum = name
+        .bytes()
+        .fold(0usize, |sum, b| sum.wrapping_mul(31).wrapping_add(b.into()));
+    CODES[sum % CODES.len()]
+}
+
+fn describe(event: &Event) -> (&str, String) {
+    if let Some(described) = describe_process(event) {
+        return described;
+    }
     let text = match event {
         Event::Watching { paths, dirs, ms } => {
             format!(
@@ -116,6 +129,7 @@ fn describe(event: &Event) -> (&'static str, String) {
         }
         Event::Error { message } => format!("error: {message}"),
         Event::Shutdown { reason } => format!("stopped ({reason})"),
+        _ => String::new(),
     };
     (DEVLOOP, text)
 }
@@ -123,6 +137,58 @@ fn describe(event: &Event) -> (&'static str, String) {
 /// The JSON word of a build status (`ok`, `failed`, ...).
 pub fn status_word(status: BuildStatus) -> String {
     json_word(&status)
+}
+
+/// Process events, under the process's own name.
+pub fn describe_process(event: &Event) -> Option<(&str, String)> {
+    let since = |ms: &u64| format_duration(Duration::from_millis(*ms));
+    let (process, text) = match event {
+        Event::ProcessStarted {
+            process,
+            pid,
+            restarts,
+        } => match restarts {
+            0 => (process, format!("started (pid {pid})")),
+            n => (process, format!("started again (pid {pid}, restart {n})")),
+        },
+        Event::ProcessOutput { process, line, .. } => (process, line.clone()),
+        Event::ProcessReady { process, ms } => (process, format!("ready after {}", since(ms))),
+        Event::ProcessExited {
+            process,
+            code,
+            signal,
+            uptime_ms,
+            ..
+        } => {
+            let how = match (code, signal) {
+                (Some(code), _) => format!("exited with code {code}"),
+                (None, Some(signal)) => format!("killed by {signal}"),
+                (None, None) => "gone (its exit status could not be read)".to_string(),
+            };
+            (process, format!("{how} after {}", since(uptime_ms)))
+        }
+        Event::ProcessRestarting {
+            process,
+            in_ms,
+            reason,
+        } => {
+            let why = match reason {
+                RestartReason::Exited => "it exited",
+                RestartReason::Unhealthy => "its health check failed",
+                RestartReason::Promoted => "a build was promoted",
+                RestartReason::Manual => "asked by hand",
+            };
+            match in_ms {
+                0 => (process, format!("restarting now: {why}")),
+                ms => (process, format!("restarting in {}: {why}", since(ms))),
+            }
+        }
+        Event::ProcessFailed { process, reason } => (process, format!("failed: {reason}")),
+        Event::ProcessBlocked { process, reason } => (process, format!("blocked: {reason}")),
+        Event::ProcessStopped { process } => (process, "stopped".to_string()),
+        _ => return None,
+    };
+    Some((process.as_str(), text))
 }
 
 fn json_word(value: &impl serde::Serialize) -> String {
@@ -172,6 +238,28 @@ mod tests {
             line: "tsc: ok".into(),
         });
         assert!(render_line(&output, false, 7).ends_with(" build   | tsc: ok"));
+    }
+
+    #[test]
+    fn processes_are_sources_of_their_own() {
+        let started = Stamped::now(Event::ProcessStarted {
+            process: "web".into(),
+            pid: 42,
+            restarts: 0,
+        });
+        assert!(render_line(&started, false, 7).ends_with(" web     | started (pid 42)"));
+        let restarting = Stamped::now(Event::ProcessRestarting {
+            process: "api".into(),
+            in_ms: 2000,
+            reason: RestartReason::Exited,
+        });
+        let line = render_line(&restarting, false, 7);
+        assert!(
+            line.ends_with(" api     | restarting in 2s: it exited"),
+            "{line}"
+        );
+        let coloured = render_line(&restarting, true, 7);
+        assert!(coloured.contains(&format!("\x1b[{}m", process_colour("api"))));
     }
 
     #[test]

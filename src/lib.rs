@@ -14,5 +14,6 @@ pub mod lines;
 pub mod lock;
 pub mod proc;
 pub mod snapshot;
+pub mod supervise;
 pub mod ui;
 pub mod watch;

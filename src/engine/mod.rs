@@ -10,6 +10,7 @@ use crate::build::{BuildOutcome, BuildRequest, run_build};
 use crate::config::Config;
 use crate::event::{BuildReason, BuildStatus, Command, Event, Stamped};
 use crate::snapshot::{Current, Snapshot};
+use crate::supervise::Supervisor;
 use crate::watch::{ChangeBatch, PathFilter, Watcher, debounce};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub struct Engine {
     /// Paths of failed builds since the last success: re-read at the next start.
     unsettled: Vec<PathBuf>,
     quitting: Option<String>,
+    /// The dev servers: started here, told of promotions, stopped at the end.
+    supervisor: Supervisor,
 }
 
 impl Engine {
@@ -60,6 +63,7 @@ impl Engine {
     pub fn new(
         config: Arc<Config>,
         events: mpsc::Sender<Stamped>,
+        supervisor: Supervisor,
     ) -> (Engine, mpsc::Sender<Input>) {
         let (inbox_tx, inbox) = mpsc::channel(256);
         let engine = Engine {
@@ -74,6 +78,7 @@ impl Engine {
             snapshot: Snapshot::default(),
             unsettled: Vec::new(),
             quitting: None,
+            supervisor,
         };
         (engine, inbox_tx)
     }
@@ -81,6 +86,8 @@ impl Engine {
     /// Watches, builds on changes, and returns once asked to quit and idle.
     pub async fn run(mut self) -> Result<(), String> {
         let (watcher, setup) = Watcher::start(&self.config)?;
+        // After the one early return: from here on, shutdown() stops them.
+        self.supervisor.start().await;
         let paths = self
             .config
             .watch
@@ -110,6 +117,7 @@ impl Engine {
                 else => break,
             }
         }
+        self.supervisor.shutdown().await;
         let reason = self
             .quitting
             .take()
@@ -122,6 +130,8 @@ impl Engine {
         match input {
             Input::Command(Command::Build) => self.request(BuildReason::Manual).await,
             Input::Command(Command::Quit { reason }) => self.quit(reason),
+            Input::Command(Command::Restart(name)) => self.supervisor.restart(&name),
+            Input::Command(Command::Toggle(name)) => self.supervisor.toggle(&name),
             Input::BuildDone(outcome) => self.build_done(outcome).await,
         }
     }
@@ -144,6 +154,7 @@ impl Engine {
 
     fn quit(&mut self, reason: String) {
         self.quitting.get_or_insert(reason);
+        self.supervisor.begin_shutdown();
         self.schedule.clear();
         self.cancel();
     }
@@ -264,6 +275,10 @@ impl Engine {
             ms: outcome.ms,
         })
         .await;
+        // Until promotion lands here, a successful build stands for it.
+        if outcome.status == BuildStatus::Ok && self.quitting.is_none() {
+            self.supervisor.promoted();
+        }
         let next = self.schedule.finished();
         if self.quitting.is_none() {
             self.act(next).await;

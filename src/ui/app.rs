@@ -3,7 +3,7 @@
 //! decides nothing about builds or processes.
 
 use super::pane::Scrollback;
-use super::state::{BuildState, BuildView, ProcessView};
+use super::state::{BuildState, BuildView, ProcessState, ProcessView};
 use crate::event::{BuildReason, Event, Stamped};
 use std::time::SystemTime;
 
@@ -143,7 +143,51 @@ impl App {
                 .build_lines()
                 .push(at, &format!("\x1b[31merror: {message}\x1b[0m")),
             Event::Shutdown { .. } => {}
+            _ => self.apply_process(stamped),
         }
+    }
+
+    /// Process events: the pane's title state, and a line for each change.
+    fn apply_process(&mut self, stamped: &Stamped) {
+        let Some((name, text)) = crate::headless::describe_process(&stamped.event) else {
+            return;
+        };
+        let Some(pane) = self.panes.iter_mut().find(|p| p.name() == name) else {
+            return;
+        };
+        let PaneKind::Process(view) = &mut pane.kind else {
+            return;
+        };
+        let at = stamped.at;
+        let state = match &stamped.event {
+            Event::ProcessOutput { line, .. } => {
+                pane.lines.push(at, line);
+                return;
+            }
+            Event::ProcessStarted { pid, restarts, .. } => {
+                view.pid = Some(*pid);
+                view.restarts = u64::from(*restarts);
+                view.since = Some(at);
+                ProcessState::Running
+            }
+            Event::ProcessReady { .. } => ProcessState::Ready,
+            Event::ProcessExited { .. } => ProcessState::Exited,
+            Event::ProcessRestarting { .. } => ProcessState::Restarting,
+            Event::ProcessFailed { .. } => ProcessState::Failed,
+            Event::ProcessBlocked { .. } => ProcessState::Blocked,
+            Event::ProcessStopped { .. } => ProcessState::Stopped,
+            _ => return,
+        };
+        view.state = state;
+        view.note =
+            matches!(state, ProcessState::Blocked | ProcessState::Failed).then(|| text.clone());
+        let colour = if state == ProcessState::Failed {
+            "31"
+        } else {
+            "2"
+        };
+        pane.lines
+            .push(at, &format!("\x1b[{colour}m── {text}\x1b[0m"));
     }
 
     pub fn selected_pane(&mut self) -> &mut Pane {

@@ -70,10 +70,17 @@ impl Devloop {
     }
 
     pub fn start_with(workspace: &Workspace, extra: &[&str]) -> Devloop {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_devloop"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_devloop"));
+        command
             .args(["--headless", "--json", "-c"])
             .arg(workspace.config())
-            .args(extra)
+            .args(extra);
+        Devloop::spawn(command, workspace)
+    }
+
+    /// Runs `command` (devloop, or a wrapper around it) and reads its events.
+    pub fn spawn(mut command: Command, workspace: &Workspace) -> Devloop {
+        let mut child = command
             .current_dir(workspace.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -131,6 +138,16 @@ impl Devloop {
         })
     }
 
+    /// Like `wait_event`, but an event already seen counts too (for events
+    /// whose order against others does not matter).
+    pub fn seen_or_wait(&mut self, event: &str, fields: &[(&str, Value)]) -> Value {
+        let matches = |e: &Value| e["event"] == event && fields.iter().all(|(k, v)| &e[*k] == v);
+        match self.seen.iter().find(|e| matches(e)) {
+            Some(found) => found.clone(),
+            None => self.wait_event(event, fields),
+        }
+    }
+
     /// Every event seen so far named `event`.
     pub fn all(&self, event: &str) -> Vec<&Value> {
         self.seen.iter().filter(|e| e["event"] == event).collect()
@@ -140,6 +157,20 @@ impl Devloop {
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
+    }
+
+    /// Every event of `process` named `event`, in order.
+    pub fn of(&self, event: &str, process: &str) -> Vec<Value> {
+        self.seen
+            .iter()
+            .filter(|e| e["event"] == event && e["process"] == process)
+            .cloned()
+            .collect()
+    }
+
+    /// Where the first event matching `matches` is among those seen.
+    pub fn position(&self, matches: impl Fn(&Value) -> bool) -> Option<usize> {
+        self.seen.iter().position(matches)
     }
 
     pub fn signal(&self, signal: i32) {
@@ -183,10 +214,16 @@ impl Devloop {
 }
 
 impl Drop for Devloop {
+    /// A failed test still stops devloop gracefully, so that its children
+    /// do not outlive the test; SIGKILL only if that does not work.
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.signal(libc::SIGTERM);
+            let child = &mut self.child;
+            if !wait_until(EVENT_TIMEOUT, || !matches!(child.try_wait(), Ok(None))) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
         }
     }
 }
@@ -207,4 +244,56 @@ pub fn config_with_build(build: &str) -> String {
     format!(
         "[watch]\npaths = [\"libs\"]\ndebounce = \"200ms\"\n\n[build]\ncommand = '''{build}'''\noutput = \"tmp/out\"\n"
     )
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// `/proc/PID/stat`: (ppid, state), or None when the process is gone.
+pub fn parent_and_state(pid: u32) -> Option<(u32, char)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    Some((rest.next()?.parse().ok()?, state))
+}
+
+/// Every live descendant of `pid` (zombies included), found through /proc.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let all: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| Some((p, parent_and_state(p)?.0)))
+        .collect();
+    let mut found = vec![pid];
+    let mut at = 0;
+    while at < found.len() {
+        let parent = found[at];
+        found.extend(all.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        at += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Polls `condition` every 20 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A config with `build` and the given `[process.*]` tables.
+pub fn config_with_processes(build: &str, processes: &str) -> String {
+    format!("{}\n{processes}", config_with_build(build))
 }

@@ -1,0 +1,192 @@
+//! Records of the process groups devloop runs, kept in its state directory,
+//! so that the next start can stop the groups a killed devloop left behind,
+//! and only those: a group counts as ours while its leader has the recorded
+//! start time, or, with the leader gone, while its members are in the
+//! recorded session and started after it.
+
+use crate::proc::{Stat, group_alive, signal_group, stat};
+use rustix::process::Signal;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::time::{Instant, sleep};
+
+const FILE: &str = "children";
+
+/// One process group started by devloop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub pgid: u32,
+    pub start_time: u64,
+    pub sid: u32,
+    /// How it is stopped: its stop_signal (raw number) and stop_timeout.
+    pub signal: i32,
+    pub timeout_ms: u64,
+    pub name: String,
+}
+
+impl Record {
+    fn line(&self) -> String {
+        let Record {
+            pgid,
+            start_time,
+            sid,
+            signal,
+            timeout_ms,
+            name,
+        } = self;
+        format!("{pgid} {start_time} {sid} {signal} {timeout_ms} {name}\n")
+    }
+
+    fn parse(line: &str) -> Option<Record> {
+        let mut words = line.split_whitespace();
+        let mut num = || words.next()?.parse::<u64>().ok();
+        let (pgid, start_time, sid) = (num()?, num()?, num()?);
+        let (signal, timeout_ms) = (num()?, num()?);
+        Some(Record {
+            pgid: u32::try_from(pgid).ok()?,
+            start_time,
+            sid: u32::try_from(sid).ok()?,
+            signal: i32::try_from(signal).ok()?,
+            timeout_ms,
+            name: words.collect::<Vec<_>>().join(" "),
+        })
+    }
+}
+
+/// The records file, rewritten whole (write, then rename) on each change so
+/// a devloop killed half-way leaves the old or the new list.
+#[derive(Debug)]
+pub struct Records {
+    path: PathBuf,
+    entries: Vec<Record>,
+}
+
+impl Records {
+    /// An empty list for `state_dir`. The file is left alone until the
+    /// first change or [`Records::clear`]: it may hold a killed devloop's.
+    pub fn new(state_dir: &Path) -> Records {
+        Records {
+            path: state_dir.join(FILE),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Forgets the entries of an earlier devloop, once they are dealt with.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.save();
+    }
+
+    pub fn add(&mut self, record: Record) {
+        self.entries.push(record);
+        self.save();
+    }
+
+    pub fn remove(&mut self, pgid: u32) {
+        self.entries.retain(|r| r.pgid != pgid);
+        self.save();
+    }
+
+    /// Best effort: without the file, only the leftover cleanup is lost.
+    fn save(&self) {
+        let tmp = self.path.with_extension("tmp");
+        let text: String = self.entries.iter().map(Record::line).collect();
+        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(text.as_bytes()));
+        if written.is_ok() {
+            let _ = std::fs::rename(&tmp, &self.path);
+        }
+    }
+}
+
+/// The record of a group just started with leader `pid`.
+pub fn record_of(pid: u32, signal: Signal, timeout: Duration, name: &str) -> Option<Record> {
+    let Stat {
+        start_time, sid, ..
+    } = stat(pid)?;
+    Some(Record {
+        pgid: pid,
+        start_time,
+        sid,
+        signal: signal.as_raw(),
+        timeout_ms: timeout.as_millis() as u64,
+        name: name.to_string(),
+    })
+}
+
+/// Whether the group of `record` is still the one devloop started.
+pub fn still_ours(record: &Record) -> bool {
+    if let Some(leader) = stat(record.pgid) {
+        return leader.start_time == record.start_time && leader.pgid == record.pgid;
+    }
+    // The leader is gone; its pid cannot be reused while the group has
+    // members, but check them anyway against the session and start time.
+    let members = group_members(record.pgid);
+    !members.is_empty()
+        && members
+            .iter()
+            .all(|m| m.sid == record.sid && m.start_time >= record.start_time)
+}
+
+fn group_members(pgid: u32) -> Vec<Stat> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(stat)
+        .filter(|s| s.pgid == pgid)
+        .collect()
+}
+
+/// Stops the groups a killed devloop left (read from `state_dir`), each with
+/// its stop signal, then SIGKILL after its stop timeout. Returns what was
+/// stopped, to be reported.
+pub async fn stop_leftovers(state_dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(state_dir.join(FILE)).unwrap_or_default();
+    let ours: Vec<Record> = text
+        .lines()
+        .filter_map(Record::parse)
+        .filter(still_ours)
+        .collect();
+    let stops = ours.iter().map(|record| async move {
+        let signal = Signal::from_named_raw(record.signal).unwrap_or(Signal::TERM);
+        stop_group(
+            record.pgid,
+            signal,
+            Duration::from_millis(record.timeout_ms),
+        )
+        .await;
+        format!(
+            "stopped `{}` (process group {}), left running by a devloop that was killed",
+            record.name, record.pgid
+        )
+    });
+    let mut reports = Vec::new();
+    for stop in stops {
+        // One at a time is fine: this runs once, and usually finds nothing.
+        reports.push(stop.await);
+    }
+    reports
+}
+
+/// `signal` to a group that is not our child, SIGKILL after `grace`, until
+/// it is empty (its members are reaped by whoever adopted them).
+async fn stop_group(pgid: u32, signal: Signal, grace: Duration) {
+    const POLL: Duration = Duration::from_millis(20);
+    const KILL_WAIT: Duration = Duration::from_secs(5);
+    signal_group(pgid, signal);
+    let started = Instant::now();
+    let mut killed = false;
+    while group_alive(pgid) && started.elapsed() < grace + KILL_WAIT {
+        if !killed && started.elapsed() >= grace {
+            signal_group(pgid, Signal::KILL);
+            killed = true;
+        }
+        sleep(POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,286 @@
+//! The supervisor: the set of `[process.*]` and their dependency order. The
+//! engine owns a [`Supervisor`] handle and tells it about startup,
+//! promotions, the user's `r`/`s` commands and shutdown; a task of its own
+//! starts each process when what it waits for (`after`) is there, and stops
+//! them all in reverse dependency order. Each process is an actor of its own
+//! (see `process`).
+
+mod backoff;
+mod health;
+mod leftovers;
+mod order;
+mod port;
+mod process;
+mod reaper;
+mod run;
+
+use crate::config::{Config, Dependency};
+use crate::event::{Event, Stamped};
+use leftovers::Records;
+use process::{Control, ProcessHandle};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// How long orphans that escaped their group get after a SIGKILL to go.
+const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// How processes are run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Colour is on: children get FORCE_COLOR=1.
+    pub color: bool,
+}
+
+/// The engine's handle on the supervisor task. Every method but `start` and
+/// `shutdown` returns at once.
+#[derive(Debug)]
+pub struct Supervisor {
+    requests: mpsc::UnboundedSender<Request>,
+    task: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+enum Request {
+    Start(oneshot::Sender<()>),
+    Promoted,
+    Restart(String),
+    Toggle(String),
+    Shutdown,
+}
+
+/// What every process task shares.
+pub(crate) struct Shared {
+    root: PathBuf,
+    events: mpsc::Sender<Stamped>,
+    records: Mutex<Records>,
+    color: bool,
+    reports: mpsc::UnboundedSender<Report>,
+}
+
+impl Shared {
+    async fn emit(&self, event: Event) {
+        let _ = self.events.send(Stamped::now(event)).await;
+    }
+
+    fn records(&self) -> MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What process tasks tell the set.
+#[derive(Debug)]
+enum Report {
+    Ready(usize),
+}
+
+impl Supervisor {
+    /// Starts the supervisor task (inside the runtime). Also makes devloop a
+    /// child subreaper and starts reaping orphans.
+    pub fn spawn(config: Arc<Config>, events: mpsc::Sender<Stamped>, options: Options) -> Self {
+        reaper::become_subreaper();
+        let reaping = reaper::spawn_reaper();
+        let (requests, inbox) = mpsc::unbounded_channel();
+        let (reports_tx, reports) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            root: config.root.clone(),
+            events,
+            records: Mutex::new(Records::new(&config.state_dir())),
+            color: options.color,
+            reports: reports_tx,
+        });
+        let set = Set {
+            handles: vec![None; config.processes.len()],
+            ready: vec![false; config.processes.len()],
+            config,
+            shared,
+            started: false,
+            promoted: false,
+        };
+        let task = tokio::spawn(async move {
+            if let Err(e) = reaping {
+                let message = format!("cannot watch for exited orphans (SIGCHLD): {e}");
+                set.shared.emit(Event::Error { message }).await;
+            }
+            set.run(inbox, reports).await;
+        });
+        Supervisor {
+            requests,
+            task: Some(task),
+        }
+    }
+
+    /// Stops what a killed devloop left running, then starts the processes
+    /// that wait for nothing. Returns once they are started.
+    pub async fn start(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.requests.send(Request::Start(reply)).is_ok() {
+            let _ = done.await;
+        }
+    }
+
+    /// A build was promoted (or succeeded, without `[promote]`).
+    pub fn promoted(&self) {
+        let _ = self.requests.send(Request::Promoted);
+    }
+
+    /// `r NAME`
+    pub fn restart(&self, name: &str) {
+        let _ = self.requests.send(Request::Restart(name.to_string()));
+    }
+
+    /// `s NAME`
+    pub fn toggle(&self, name: &str) {
+        let _ = self.requests.send(Request::Toggle(name.to_string()));
+    }
+
+    /// Starts stopping every process, without waiting.
+    pub fn begin_shutdown(&self) {
+        let _ = self.requests.send(Request::Shutdown);
+    }
+
+    /// Stops every process in reverse dependency order, and orphans that left
+    /// their groups; returns once all are gone.
+    pub async fn shutdown(&mut self) {
+        self.begin_shutdown();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The supervisor task's state.
+struct Set {
+    config: Arc<Config>,
+    shared: Arc<Shared>,
+    /// A task per process once it was started; by index in `config.processes`.
+    handles: Vec<Option<ProcessHandle>>,
+    /// Whether each process has been ready at least once.
+    ready: Vec<bool>,
+    started: bool,
+    promoted: bool,
+}
+
+impl Set {
+    async fn run(
+        mut self,
+        mut inbox: mpsc::UnboundedReceiver<Request>,
+        mut reports: mpsc::UnboundedReceiver<Report>,
+    ) {
+        loop {
+            tokio::select! {
+                request = inbox.recv() => match request {
+                    Some(Request::Shutdown) | None => break,
+                    Some(request) => self.request(request).await,
+                },
+                Some(Report::Ready(index)) = reports.recv() => {
+                    self.ready[index] = true;
+                    self.start_due();
+                }
+            }
+        }
+        self.shutdown().await;
+    }
+
+    async fn request(&mut self, request: Request) {
+        match request {
+            Request::Start(reply) => {
+                for message in leftovers::stop_leftovers(&self.config.state_dir()).await {
+                    self.shared.emit(Event::Error { message }).await;
+                }
+                self.shared.records().clear();
+                self.started = true;
+                self.start_due();
+                let _ = reply.send(());
+            }
+            Request::Promoted => {
+                // Those running hear of it first; those it lets start do not.
+                for handle in self.handles.iter().flatten() {
+                    handle.send(Control::Promoted);
+                }
+                self.promoted = true;
+                self.start_due();
+            }
+            Request::Restart(name) => self.by_hand(&name, Control::Restart).await,
+            Request::Toggle(name) => self.by_hand(&name, Control::Toggle).await,
+            Request::Shutdown => {}
+        }
+    }
+
+    /// `r`/`s` on a process; one still waiting for `after` starts right away.
+    async fn by_hand(&mut self, name: &str, control: Control) {
+        let Some(index) = self.config.processes.iter().position(|p| p.name == name) else {
+            let known: Vec<&str> = self
+                .config
+                .processes
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
+            let message = match known.is_empty() {
+                true => format!("no process named `{name}`: watch.toml defines none"),
+                false => format!(
+                    "no process named `{name}` (there are: {})",
+                    known.join(", ")
+                ),
+            };
+            self.shared.emit(Event::Error { message }).await;
+            return;
+        };
+        match &self.handles[index] {
+            Some(handle) => {
+                handle.send(control);
+            }
+            None => self.spawn(index),
+        }
+    }
+
+    fn spawn(&mut self, index: usize) {
+        let config = self.config.processes[index].clone();
+        let handle = ProcessHandle::spawn(index, config, self.shared.clone());
+        self.handles[index] = Some(handle);
+    }
+
+    /// Starts every process not yet started whose `after` is satisfied.
+    fn start_due(&mut self) {
+        if !self.started {
+            return;
+        }
+        for index in 0..self.handles.len() {
+            let due = self.config.processes[index]
+                .after
+                .iter()
+                .all(|dep| match dep {
+                    Dependency::Build => self.promoted,
+                    Dependency::Process(name) => {
+                        order::index_of(&self.config, name).is_some_and(|i| self.ready[i])
+                    }
+                });
+            if due && self.handles[index].is_none() {
+                self.spawn(index);
+            }
+        }
+    }
+
+    /// Dependents first: each level is stopped, all of it at once, before
+    /// the level it depends on.
+    async fn shutdown(&mut self) {
+        reaper::signal_adopted(rustix::process::Signal::TERM);
+        for level in order::stop_levels(&self.config).into_iter().rev() {
+            let mut waits = Vec::new();
+            for index in level {
+                if let Some(handle) = self.handles[index].take() {
+                    let (reply, done) = oneshot::channel();
+                    if handle.send(Control::Shutdown(reply)) {
+                        waits.push(done);
+                    }
+                }
+            }
+            for done in waits {
+                let _ = done.await;
+            }
+        }
+        reaper::kill_adopted(ORPHAN_KILL_WAIT).await;
+    }
+}

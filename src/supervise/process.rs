@@ -1,0 +1,299 @@
+//! One supervised process: a task that owns it through all its runs, and the
+//! cloneable handle that sends the task `Control`s. The task waits for the
+//! port, starts a run, gates `process_ready` on health, restarts with backoff,
+//! and answers controls; it is the only place that decides about its process.
+
+mod idle;
+
+use super::backoff::{Backoff, Decision, wants_restart};
+use super::run::Run;
+use super::{Report, Shared};
+use crate::config::{OnPromote, ProcessConfig};
+use crate::event::{Event, RestartReason};
+use crate::proc::signal_group;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// How often a blocked process looks at its port again.
+const PORT_POLL: Duration = Duration::from_millis(250);
+
+/// What a process task is asked to do.
+#[derive(Debug)]
+pub enum Control {
+    /// `r NAME`: stop it if it runs, and start it again now.
+    Restart,
+    /// `s NAME`: stop it if it runs, start it if not.
+    Toggle,
+    /// A promotion landed: on_promote, or revive a failed process.
+    Promoted,
+    /// Stop for good; the reply is dropped once the group is gone.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Sends controls to one process task.
+#[derive(Debug, Clone)]
+pub struct ProcessHandle {
+    controls: mpsc::UnboundedSender<Control>,
+}
+
+impl ProcessHandle {
+    /// Starts the task, which starts the process at once.
+    pub fn spawn(index: usize, config: ProcessConfig, shared: Arc<Shared>) -> ProcessHandle {
+        let (tx, controls) = mpsc::unbounded_channel();
+        let task = Task {
+            index,
+            config,
+            shared,
+            controls,
+            backoff: Backoff::default(),
+            starts: 0,
+            reply: None,
+        };
+        tokio::spawn(task.run());
+        ProcessHandle { controls: tx }
+    }
+
+    /// False when the task is gone.
+    pub fn send(&self, control: Control) -> bool {
+        self.controls.send(control).is_ok()
+    }
+}
+
+/// Why a process is down and waiting for a control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Down {
+    /// By hand: nothing but the user starts it.
+    Stopped,
+    /// Too many restarts: a promotion or the user starts it.
+    Failed,
+    /// Exited and its restart policy keeps it down.
+    Exited,
+}
+
+/// The task's next step.
+enum Next {
+    Start,
+    Wait(Duration),
+    Down(Down),
+    Exit,
+}
+
+struct Task {
+    index: usize,
+    config: ProcessConfig,
+    shared: Arc<Shared>,
+    controls: mpsc::UnboundedReceiver<Control>,
+    backoff: Backoff,
+    /// Runs started so far: `restarts` in `process_started`.
+    starts: u32,
+    /// Who waits for this task to finish shutting down.
+    reply: Option<oneshot::Sender<()>>,
+}
+
+impl Task {
+    async fn run(mut self) {
+        let mut next = Next::Start;
+        loop {
+            next = match next {
+                Next::Start => self.start().await,
+                Next::Wait(delay) => self.wait(delay).await,
+                Next::Down(why) => self.down(why).await,
+                Next::Exit => break,
+            };
+        }
+        // Dropping `self.reply` tells the set this process is gone.
+    }
+
+    fn name(&self) -> String {
+        self.config.name.clone()
+    }
+
+    async fn emit(&self, event: Event) {
+        self.shared.emit(event).await;
+    }
+
+    async fn restarting(&self, delay: Duration, reason: RestartReason) {
+        let event = Event::ProcessRestarting {
+            process: self.name(),
+            in_ms: delay.as_millis() as u64,
+            reason,
+        };
+        self.emit(event).await;
+    }
+
+    async fn stopped(&mut self, reply: Option<oneshot::Sender<()>>) -> Next {
+        self.emit(Event::ProcessStopped {
+            process: self.name(),
+        })
+        .await;
+        match reply {
+            Some(reply) => {
+                self.reply = Some(reply);
+                Next::Exit
+            }
+            None => Next::Down(Down::Stopped),
+        }
+    }
+
+    async fn start(&mut self) -> Next {
+        if let Some(next) = self.wait_for_port().await {
+            return next;
+        }
+        let mut run = match Run::start(&self.config, &self.shared) {
+            Ok(run) => run,
+            Err(e) => {
+                let message = format!("cannot start process `{}`: {e}", self.config.name);
+                self.emit(Event::Error { message }).await;
+                return self.after_exit(None, Duration::ZERO).await;
+            }
+        };
+        let restarts = self.starts;
+        self.starts += 1;
+        self.emit(Event::ProcessStarted {
+            process: self.name(),
+            pid: run.pid,
+            restarts,
+        })
+        .await;
+        run.watch(&self.config, &self.shared);
+        self.supervise(run).await
+    }
+
+    /// Sends `process_ready` and tells the set, which may start dependents.
+    async fn ready(&self, run: &Run) {
+        let ms = run.uptime().as_millis() as u64;
+        self.emit(Event::ProcessReady {
+            process: self.name(),
+            ms,
+        })
+        .await;
+        let _ = self.shared.reports.send(Report::Ready(self.index));
+    }
+
+    /// Watches a run until it ends, by itself or by a control.
+    async fn supervise(&mut self, mut run: Run) -> Next {
+        let mut ready = run.health.is_none();
+        if ready {
+            self.ready(&run).await;
+        }
+        let mut failures = 0;
+        loop {
+            tokio::select! {
+                status = run.child.wait() => {
+                    let status = status.ok();
+                    // Whatever the leader left in its group goes with it.
+                    run.stop(&self.config).await;
+                    let uptime = run.uptime();
+                    run.finish(status, &self.config.name, &self.shared).await;
+                    return self.after_exit(status.and_then(|s| s.code()), uptime).await;
+                }
+                Some(healthy) = next_health(&mut run.health) => {
+                    if healthy {
+                        failures = 0;
+                        if !ready {
+                            ready = true;
+                            self.ready(&run).await;
+                        }
+                    } else if ready {
+                        failures += 1;
+                        if failures >= self.config.health.as_ref().map_or(1, |h| h.retries) {
+                            return self.unhealthy(run).await;
+                        }
+                    }
+                }
+                control = self.controls.recv() => {
+                    if let Some((next, reply)) = self.control(control, run.pid).await {
+                        let status = run.stop(&self.config).await;
+                        run.finish(status, &self.config.name, &self.shared).await;
+                        return match next {
+                            Next::Down(Down::Stopped) => self.stopped(None).await,
+                            Next::Exit => self.stopped(reply).await,
+                            next => next,
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// A control while running: None when the run goes on, else what comes
+    /// after stopping it (and who waits for that).
+    async fn control(
+        &mut self,
+        control: Option<Control>,
+        pgid: u32,
+    ) -> Option<(Next, Option<oneshot::Sender<()>>)> {
+        match control {
+            Some(Control::Promoted) => match self.config.on_promote {
+                OnPromote::None => None,
+                OnPromote::Signal(signal) => {
+                    signal_group(pgid, signal.signal);
+                    None
+                }
+                OnPromote::Restart => {
+                    self.restarting(Duration::ZERO, RestartReason::Promoted)
+                        .await;
+                    Some((Next::Start, None))
+                }
+            },
+            Some(Control::Restart) => {
+                self.backoff.reset();
+                self.restarting(Duration::ZERO, RestartReason::Manual).await;
+                Some((Next::Start, None))
+            }
+            Some(Control::Toggle) => Some((Next::Down(Down::Stopped), None)),
+            Some(Control::Shutdown(reply)) => Some((Next::Exit, Some(reply))),
+            None => Some((Next::Exit, None)),
+        }
+    }
+
+    /// `retries` failed probes in a row: restart, as an automatic restart.
+    async fn unhealthy(&mut self, mut run: Run) -> Next {
+        let decision = self.backoff.next(run.uptime(), Instant::now());
+        if let Decision::RestartIn(delay) = decision {
+            self.restarting(delay, RestartReason::Unhealthy).await;
+        }
+        let status = run.stop(&self.config).await;
+        run.finish(status, &self.config.name, &self.shared).await;
+        self.decided(decision, "failed its health check").await
+    }
+
+    /// The run ended by itself with exit `code` (None: a signal).
+    async fn after_exit(&mut self, code: Option<i32>, uptime: Duration) -> Next {
+        if !wants_restart(self.config.restart, code) {
+            return Next::Down(Down::Exited);
+        }
+        let decision = self.backoff.next(uptime, Instant::now());
+        if let Decision::RestartIn(delay) = decision {
+            self.restarting(delay, RestartReason::Exited).await;
+        }
+        self.decided(decision, "exited").await
+    }
+
+    async fn decided(&mut self, decision: Decision, what: &str) -> Next {
+        match decision {
+            Decision::RestartIn(delay) => Next::Wait(delay),
+            Decision::Failed => {
+                let reason = format!(
+                    "{what} after {} restarts within {}; the next successful promotion starts it again, or `s {}`",
+                    super::backoff::MAX_RESTARTS,
+                    crate::config::format_duration(super::backoff::WINDOW),
+                    self.config.name
+                );
+                let process = self.name();
+                self.emit(Event::ProcessFailed { process, reason }).await;
+                Next::Down(Down::Failed)
+            }
+        }
+    }
+}
+
+/// The next probe result; pending forever without a health check.
+async fn next_health(health: &mut Option<mpsc::Receiver<bool>>) -> Option<bool> {
+    match health {
+        Some(results) => results.recv().await,
+        None => std::future::pending().await,
+    }
+}

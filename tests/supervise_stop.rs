@@ -1,0 +1,187 @@
+//! Stopping, end to end: nothing devloop started outlives it, leftovers of a
+//! killed devloop are stopped at the next start (and only those), and as
+//! PID 1 it reaps orphans.
+
+mod common;
+
+use common::{
+    Devloop, Workspace, alive, config_with_processes, descendants, parent_and_state, wait_until,
+};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn process(name: &str) -> (&'static str, serde_json::Value) {
+    ("process", json!(name))
+}
+
+/// Three ways to outlive a plain `kill` of the leader: a shell that ignores
+/// SIGTERM, a leader that exits at once leaving a child that ignores it, and
+/// a daemon that left the group with setsid.
+const STUBBORN: &str = r#"
+[process.ignorer]
+command = '''trap '' TERM; echo up; while :; do sleep 0.2; done'''
+stop_timeout = "2s"
+
+[process.leader_first]
+command = '''(trap '' TERM; exec sleep 1000) & echo up; exec sleep 1000'''
+stop_timeout = "2s"
+
+[process.daemon]
+command = '''setsid sleep 1000 & echo up; exec sleep 1000'''
+stop_timeout = "2s"
+"#;
+
+#[test]
+fn sigterm_leaves_no_descendant_alive_within_stop_timeout_and_a_second() {
+    let workspace = Workspace::new(&config_with_processes("true", STUBBORN));
+    let mut devloop = Devloop::start(&workspace);
+    for name in ["ignorer", "leader_first", "daemon"] {
+        devloop.seen_or_wait("process_output", &[process(name), ("line", json!("up"))]);
+    }
+    let tree = descendants(devloop.pid());
+    // Three leaders, the ignorer's sleep, the stubborn child, the daemon.
+    assert!(tree.len() >= 5, "descendants: {tree:?}");
+    let signalled = Instant::now();
+    devloop.signal(libc::SIGTERM);
+    let all_gone = wait_until(Duration::from_secs(3), || !tree.iter().any(|&p| alive(p)));
+    let took = signalled.elapsed();
+    let left: Vec<u32> = tree.iter().copied().filter(|&p| alive(p)).collect();
+    assert!(all_gone, "alive {took:?} after SIGTERM: {left:?}");
+    assert!(devloop.wait_exit().success(), "exit 0 once all are gone");
+    for name in ["ignorer", "leader_first", "daemon"] {
+        assert_eq!(devloop.of("process_stopped", name).len(), 1, "{name}");
+    }
+    let ignorer = devloop.of("process_exited", "ignorer");
+    assert_eq!(ignorer[0]["signal"], "SIGKILL", "it ignored SIGTERM");
+    // The leader went at SIGTERM; its child, which ignores it, went anyway.
+    let leader = devloop.of("process_exited", "leader_first");
+    assert_eq!(leader[0]["signal"], "SIGTERM");
+    let shutdown = devloop.all("shutdown");
+    assert_eq!(shutdown[0]["reason"], "SIGTERM");
+}
+
+#[test]
+fn the_next_start_stops_what_a_killed_devloop_left_and_nothing_else() {
+    let config = config_with_processes(
+        "true",
+        "[process.server]\ncommand = '''sleep 1000 & echo up; exec sleep 1000'''\n",
+    );
+    let workspace = Workspace::new(&config);
+    // Not devloop's: a group of its own in the same session.
+    let unrelated = Unrelated::start();
+    let mut first = Devloop::start(&workspace);
+    let started = first.wait_event("process_started", &[process("server")]);
+    first.wait_event(
+        "process_output",
+        &[process("server"), ("line", json!("up"))],
+    );
+    let leader = started["pid"].as_u64().unwrap() as u32;
+    let mut orphans = descendants(leader);
+    orphans.push(leader);
+    assert_eq!(orphans.len(), 2, "leader and its child: {orphans:?}");
+    first.signal(libc::SIGKILL);
+    first.wait_exit();
+    assert!(
+        orphans.iter().all(|&p| alive(p)),
+        "kill -9 left them running"
+    );
+
+    let mut second = Devloop::start(&workspace);
+    let error = second.wait_event("error", &[]);
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("`server`"), "{message}");
+    let started = second.wait_event("process_started", &[process("server")]);
+    let left: Vec<u32> = orphans.iter().copied().filter(|&p| alive(p)).collect();
+    assert!(
+        left.is_empty(),
+        "leftovers alive after the next start: {left:?}"
+    );
+    assert!(!orphans.contains(&(started["pid"].as_u64().unwrap() as u32)));
+    assert!(alive(unrelated.0.id()), "an unrelated group was stopped");
+    assert!(second.stop().success());
+    assert!(alive(unrelated.0.id()));
+}
+
+/// A `sleep` in a process group of its own, killed when the test ends.
+struct Unrelated(std::process::Child);
+
+impl Unrelated {
+    fn start() -> Unrelated {
+        use std::os::unix::process::CommandExt;
+        let child = std::process::Command::new("sleep")
+            .arg("1000")
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Unrelated(child)
+    }
+}
+
+impl Drop for Unrelated {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn as_pid_1_it_reaps_orphans_and_stops_on_sigterm() {
+    if !is_root() {
+        eprintln!("skipped: a new PID namespace (unshare --pid) needs root");
+        return;
+    }
+    let probe = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: `unshare --pid --fork --mount-proc` is not available here");
+        return;
+    }
+    // Each subshell exits at once; its sleep is orphaned to PID 1.
+    let workspace = Workspace::new(&config_with_processes(
+        "true",
+        "[process.orphans]\ncommand = '''for i in 1 2 3 4 5; do (sleep 0.5 &); done; echo spawned; exec sleep 1000'''\n",
+    ));
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(env!("CARGO_BIN_EXE_devloop"))
+        .args(["--headless", "--json", "-c"])
+        .arg(workspace.config());
+    let mut devloop = Devloop::spawn(command, &workspace);
+    devloop.wait_event(
+        "process_output",
+        &[process("orphans"), ("line", json!("spawned"))],
+    );
+    // devloop is unshare's only child; in its namespace it is PID 1.
+    let init = descendants(devloop.pid())[0];
+    let children = |state: Option<char>| {
+        descendants(init)
+            .into_iter()
+            .filter(|&p| {
+                parent_and_state(p)
+                    .is_some_and(|(pp, s)| pp == init && state.is_none_or(|want| s == want))
+            })
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || children(None) >= 6),
+        "the orphans were not reparented to devloop"
+    );
+    let reaped = wait_until(Duration::from_secs(10), || children(None) == 1);
+    assert!(
+        reaped,
+        "zombies left: {} of {} children",
+        children(Some('Z')),
+        children(None)
+    );
+    unsafe { libc::kill(init as i32, libc::SIGTERM) };
+    assert!(devloop.wait_exit().success());
+    assert_eq!(devloop.of("process_stopped", "orphans").len(), 1);
+}
