@@ -92,10 +92,10 @@ impl Drop for Tmux {
 }
 
 #[test]
-fn the_tui_shows_panes_zooms_and_quits_cleanly() {
-    let workspace = Workspace::new(&config_with_build(
-        "printf 'compiled-\\033[32mshared\\033[0m\\n'",
-    ));
+fn the_tui_shows_panes_zooms_restarts_and_quits_cleanly() {
+    let build = "printf 'compiled-\\033[32mshared\\033[0m\\n'";
+    let processes = "[process.web]\ncommand = \"echo web-up; sleep 600\"\nafter = [\"build\"]\n\n[process.api]\ncommand = \"echo api-up; sleep 600\"\n";
+    let workspace = Workspace::new(&format!("{}\n{processes}", config_with_build(build)));
     let Some(tmux) = Tmux::start(&workspace, 120, 30) else {
         return;
     };
@@ -112,6 +112,27 @@ fn the_tui_shows_panes_zooms_and_quits_cleanly() {
 
     workspace.write("libs/a.ts", "edit");
     tmux.wait_for("build #2 ✔ ok");
+
+    let screen = tmux.wait_for("web ✔ ready");
+    assert!(screen.contains("api ✔ ready"), "{screen}");
+    assert!(
+        screen.contains("web-up") && screen.contains("api-up"),
+        "{screen}"
+    );
+
+    // Select web (Tab from the build pane), zoom it, restart it.
+    tmux.keys(&["Tab", "z"]);
+    let zoomed = tmux.wait_for("web ✔ ready · pid");
+    assert!(
+        !zoomed.contains("api ✔"),
+        "zoom still shows other panes:\n{zoomed}"
+    );
+    assert!(zoomed.contains("restarts 0"), "{zoomed}");
+    tmux.keys(&["r"]);
+    tmux.wait_for("restarts 1");
+    tmux.keys(&["z"]);
+    let grid = tmux.wait_for("api ✔ ready");
+    assert!(grid.contains("build #2"), "{grid}");
 
     tmux.keys(&["?"]);
     tmux.wait_for("any key closes this help");
