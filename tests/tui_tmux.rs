@@ -58,15 +58,21 @@ impl Tmux {
 
     /// Polls the screen until it shows `text`; fails with the last screen.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(text, |screen| screen.contains(text))
+    }
+
+    /// Polls the screen until `ready` holds for it (a frame can be caught
+    /// half drawn, so a test waits for the whole state it expects).
+    fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if ready(&screen) {
                 return screen;
             }
             assert!(
                 Instant::now() < deadline,
-                "the screen never showed {text:?}:\n{screen}"
+                "the screen never showed {what}:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -122,17 +128,18 @@ fn the_tui_shows_panes_zooms_restarts_and_quits_cleanly() {
 
     // Select web (Tab from the build pane), zoom it, restart it.
     tmux.keys(&["Tab", "z"]);
-    let zoomed = tmux.wait_for("web ✔ ready · pid");
-    assert!(
-        !zoomed.contains("api ✔"),
-        "zoom still shows other panes:\n{zoomed}"
-    );
+    let zoomed = tmux.wait_until("web zoomed alone", |screen| {
+        screen.contains("┏ web ✔ ready · pid")
+            && !screen.contains("api ✔")
+            && !screen.contains("build #2")
+    });
     assert!(zoomed.contains("restarts 0"), "{zoomed}");
     tmux.keys(&["r"]);
     tmux.wait_for("restarts 1");
     tmux.keys(&["z"]);
-    let grid = tmux.wait_for("api ✔ ready");
-    assert!(grid.contains("build #2"), "{grid}");
+    tmux.wait_until("the grid again", |screen| {
+        screen.contains("api ✔ ready") && screen.contains("build #2")
+    });
 
     tmux.keys(&["?"]);
     tmux.wait_for("any key closes this help");
