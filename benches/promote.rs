@@ -21,7 +21,7 @@ use devloop::promote::{PromoteSpec, StrategyPref, promote};
 const DIRS: usize = 100;
 const FILES_PER_DIR: usize = 100;
 const FILE_BYTES: usize = 10_000;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 3;
 
 fn main() {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -40,17 +40,21 @@ fn main() {
         let mut swaps = Vec::new();
         let mut theirs = Vec::new();
         let mut their_swaps = Vec::new();
+        let ws = root.join(format!("ws-{name}"));
+        let (mine, orig) = (ws.join("mine/dist/libs"), ws.join("orig/dist/libs"));
+        if every > 0 {
+            // Steady state: both targets exist and devloop has its spare
+            // (keep 3: the fifth promotion prunes one into the spare).
+            for _ in 0..5 {
+                promote_once(&out, &mine);
+            }
+            original(&out, &orig, root);
+        }
         for round in 0..ROUNDS {
-            let ws = root.join(format!("ws-{name}-{round}"));
-            let (mine, orig) = (ws.join("mine/dist/libs"), ws.join("orig/dist/libs"));
             if every > 0 {
-                // Warm both targets and devloop's spare (keep 3: the fifth
-                // promotion prunes one into the spare), then "rebuild".
-                for _ in 0..5 {
-                    promote_once(&out, &mine);
-                }
-                original(&out, &orig, root);
-                write_output(&out, round as u64 + 1, every);
+                write_output(&out, round as u64 + 1, every); // the "build"
+            } else {
+                let _ = fs::remove_dir_all(&ws);
             }
             sync();
             let started = Instant::now();
@@ -61,11 +65,11 @@ fn main() {
             let (total, gap) = original(&out, &orig, root);
             theirs.push(total);
             their_swaps.push(gap);
-            let _ = fs::remove_dir_all(&ws);
         }
+        let _ = fs::remove_dir_all(&ws);
         let (o, t) = (median(&mut ours), median(&mut theirs));
         println!(
-            "{name:<12} devloop {:>8.1} ms (swap {:>5} us) | original {:>8.1} ms (swap gap {:>5} us) | {:>5.1}x faster",
+            "{name:<12} devloop {:>8.1} ms (swap {:>4} us) | original {:>8.1} ms (gap {:>4} us) | {:>5.1}x faster",
             ms(o),
             median(&mut swaps).as_micros(),
             ms(t),
@@ -125,7 +129,7 @@ fn write_output(out: &Path, version: u64, every: u64) {
         fs::create_dir_all(&dir).expect("output dir");
         for f in 0..FILES_PER_DIR {
             let index = (d * FILES_PER_DIR + f) as u64;
-            let v = if every > 0 && index % every == 0 {
+            let v = if every > 0 && index.is_multiple_of(every) {
                 version
             } else {
                 0

@@ -54,7 +54,7 @@ pub fn sync_tree(src: &Path, dst: &Path) -> Result<CopyStats, PromoteError> {
     let root = fs::metadata(src).map_err(io_err("read", src))?;
     plan.dir_modes
         .push((dst.to_path_buf(), root.permissions().mode() & 0o7777));
-    walk(src, dst, true, &mut plan)?;
+    walk(src, dst, true, false, &mut plan)?;
     let stats = copy_files(&plan.files)?;
     for (dir, mode) in plan.dir_modes.iter().rev() {
         fs::set_permissions(dir, fs::Permissions::from_mode(*mode))
@@ -80,8 +80,19 @@ pub fn tree_size(dir: &Path) -> Result<u64, PromoteError> {
     Ok(total)
 }
 
-fn walk(src: &Path, dst: &Path, root: bool, plan: &mut Plan) -> Result<(), PromoteError> {
-    let mut old = existing_entries(dst)?;
+/// `fresh`: `dst` was just created, so there is nothing in it to compare.
+fn walk(
+    src: &Path,
+    dst: &Path,
+    root: bool,
+    fresh: bool,
+    plan: &mut Plan,
+) -> Result<(), PromoteError> {
+    let mut old = if fresh {
+        HashMap::new()
+    } else {
+        existing_entries(dst)?
+    };
     for entry in fs::read_dir(src).map_err(io_err("read the directory", src))? {
         let entry = entry.map_err(io_err("read the directory", src))?;
         let name = entry.file_name();
@@ -103,7 +114,7 @@ fn walk(src: &Path, dst: &Path, root: bool, plan: &mut Plan) -> Result<(), Promo
             }
             plan.dir_modes
                 .push((to.clone(), meta.permissions().mode() & 0o7777));
-            walk(&from, &to, false, plan)?;
+            walk(&from, &to, false, !same_kind, plan)?;
         } else if ft.is_symlink() {
             let link = fs::read_link(&from).map_err(io_err("read the symlink", &from))?;
             if same_kind && fs::read_link(&to).ok().as_deref() == Some(link.as_path()) {

@@ -4,7 +4,6 @@
 //! `trash` name before it is deleted, so a deletion cut short by a crash
 //! never leaves a half-empty tree under a name that could be restored.
 
-use std::collections::HashSet;
 use std::fs;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -77,15 +76,11 @@ pub fn ranked(layout: &Layout) -> Result<Vec<(u64, PathBuf)>, PromoteError> {
         .collect();
     gens.sort_by_key(|g| std::cmp::Reverse(g.0));
     let mut chain = Vec::new();
-    let mut seen = HashSet::new();
     let mut at = read_marker(&layout.target).and_then(|m| m.previous);
     while let Some(p) = at {
         let Some(pos) = gens.iter().position(|(n, _)| *n == p) else {
             break;
         };
-        if !seen.insert(p) {
-            break;
-        }
         let (n, path) = gens.remove(pos);
         at = read_marker(&path).and_then(|m| m.previous);
         chain.push((n, path));

@@ -180,11 +180,14 @@ pub fn promote(spec: &PromoteSpec) -> Result<Promotion, PromoteError> {
         &backup,
         spec.strategy,
     )?;
+    // The new generation is in place: from here on a failure must not report
+    // the promotion as failed. Whatever is left untidy, `recover` finishes at
+    // the next start.
     if let Some(old) = &swapped.displaced {
-        generations::to_generation(&layout, &dir, old, Some(generation))?;
+        let _ = generations::to_generation(&layout, &dir, old, Some(generation));
     }
-    swap::sync_dir(&dir, &layout)?;
-    generations::prune(&layout, &dir, spec.keep)?;
+    let _ = swap::sync_dir(&dir, &layout);
+    let _ = generations::prune(&layout, &dir, spec.keep);
     Ok(Promotion {
         generation,
         target: spec.target.clone(),
