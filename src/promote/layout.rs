@@ -175,3 +175,41 @@ pub fn write_marker(dir: &Path, marker: Marker) -> io::Result<()> {
     file.sync_all()?;
     fs::File::open(dir)?.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sibling_names_round_trip_and_share_the_prefix() {
+        let l = Layout::new(Path::new("/w/dist/libs")).unwrap();
+        for kind in [
+            Kind::Stage(7),
+            Kind::Gen(3),
+            Kind::Backup(12),
+            Kind::Spare,
+            Kind::Trash,
+        ] {
+            let name = l
+                .sibling(kind)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            assert!(name.starts_with(".libs."), "{name}");
+            assert_eq!(l.parse(&name), Some(kind), "{name}");
+        }
+        for other in [
+            "libs",
+            ".libs",
+            ".libs.gen-",
+            ".libs.gen-x",
+            ".libsx.gen-1",
+            ".lib.gen-1",
+        ] {
+            assert_eq!(l.parse(other), None, "{other}");
+        }
+        assert!(Layout::new(Path::new("relative/libs")).is_err());
+        assert!(Layout::new(Path::new("/")).is_err());
+    }
+}

@@ -54,8 +54,15 @@ pub fn swap_in(
         rustix::fs::renameat(dir, incoming, dir, target)
             .map_err(|e| failed("move the staged tree into", e))?;
         let swap_us = elapsed();
+        // Nothing to exchange with: one rename, atomic either way; report the
+        // strategy in force so a forced fallback never reads "exchange".
+        let strategy = if forced_rename(pref) {
+            Strategy::Rename
+        } else {
+            Strategy::Exchange
+        };
         return Ok(Swapped {
-            strategy: Strategy::Exchange,
+            strategy,
             swap_us,
             displaced: None,
         });
