@@ -22,6 +22,12 @@
 //! rollback again unless it is older; a new build moves forward. With no
 //! older generation left, rollback fails with `NoPreviousGeneration`.
 //!
+//! The marker stays in the promoted tree (`dist/libs/.devloop-generation`),
+//! which is how generation numbers survive restarts. A reader that keeps a
+//! handle on an old generation's directory across more than `keep + 1`
+//! promotions can see it change, because the spare is recycled; apps that
+//! import by path always see one whole generation.
+//!
 //! Crash safety covers devloop being killed at any moment: `recover` (run at
 //! every start) restores a missing target from the newest whole tree and
 //! tidies the rest. Markers and renames are fsynced; file contents are not
