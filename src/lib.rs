@@ -13,6 +13,7 @@ pub mod headless;
 pub mod lines;
 pub mod lock;
 pub mod proc;
+pub mod promote;
 pub mod snapshot;
 pub mod supervise;
 pub mod ui;

@@ -1,0 +1,131 @@
+//! Moving the bytes of one file: reflink where the filesystem shares extents
+//! (btrfs, xfs), else `copy_file_range` (in-kernel, no user-space copy), else
+//! plain read/write. Each worker remembers what its filesystem refused so a
+//! refused call is tried once per promotion, not once per file.
+
+use std::fs::{File, Metadata};
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use rustix::fs::{Mode, OFlags, Timespec, Timestamps};
+use rustix::io::Errno;
+
+use super::read_full;
+
+const CHUNK: usize = 256 * 1024;
+
+/// Per-worker state: scratch buffers and what the filesystem supports.
+#[derive(Default)]
+pub struct Buffers {
+    a: Vec<u8>,
+    b: Vec<u8>,
+    no_clone: bool,
+    no_copy_range: bool,
+}
+
+impl Buffers {
+    fn both(&mut self) -> (&mut [u8], &mut [u8]) {
+        if self.a.len() < CHUNK {
+            self.a.resize(CHUNK, 0);
+            self.b.resize(CHUNK, 0);
+        }
+        (&mut self.a, &mut self.b)
+    }
+}
+
+/// Errors meaning "this filesystem or kernel cannot do that", not "failed".
+fn unsupported(e: Errno) -> bool {
+    matches!(
+        e,
+        Errno::OPNOTSUPP | Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::NOTTY | Errno::PERM
+    )
+}
+
+/// A new file, failing if the name exists (a recycled name is removed first).
+pub fn create(path: &Path, mode: u32) -> io::Result<File> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(path, flags, Mode::from_raw_mode(mode & 0o7777))?;
+    Ok(File::from(fd))
+}
+
+pub fn copy_data(src: &mut File, dst: &File, len: u64, bufs: &mut Buffers) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    if !bufs.no_clone {
+        match rustix::fs::ioctl_ficlone(dst, &*src) {
+            Ok(()) => return Ok(()),
+            Err(e) if unsupported(e) => bufs.no_clone = true,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !bufs.no_copy_range {
+        let mut copied = 0u64;
+        loop {
+            match rustix::fs::copy_file_range(&*src, None, dst, None, 1 << 30) {
+                Ok(0) if copied == 0 => break, // some filesystems report 0 instead of refusing
+                Ok(0) => return Ok(()),
+                Ok(n) => copied += n as u64,
+                Err(Errno::INTR) => {}
+                Err(e) if copied == 0 && unsupported(e) => {
+                    bufs.no_copy_range = true;
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let (buf, _) = bufs.both();
+    let mut out = dst;
+    loop {
+        let n = read_full(src, buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.write_all(&buf[..n])?;
+    }
+}
+
+/// Opens `dst` and compares it with `src` (whose length is `len`); returns the
+/// open file when the bytes are identical.
+pub fn same_content(
+    src: &mut File,
+    dst: &Path,
+    len: u64,
+    bufs: &mut Buffers,
+) -> io::Result<Option<File>> {
+    let mut other = File::open(dst)?;
+    if other.metadata()?.len() != len {
+        return Ok(None);
+    }
+    let (a, b) = bufs.both();
+    loop {
+        let n = read_full(src, a)?;
+        let m = read_full(&mut other, b)?;
+        if n != m || a[..n] != b[..m] {
+            return Ok(None);
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    // Opened read-only for the compare; mode and times need no write access.
+    Ok(Some(other))
+}
+
+/// Mode exactly as in the output (no umask), times as the build left them, so
+/// tools that compare modification times see the build's own times.
+pub fn set_mode_and_times(dst: &File, meta: &Metadata) -> io::Result<()> {
+    rustix::fs::fchmod(dst, Mode::from_raw_mode(meta.mode() & 0o7777))?;
+    let ts = |sec: i64, nsec: i64| Timespec {
+        tv_sec: sec,
+        tv_nsec: nsec as _,
+    };
+    let times = Timestamps {
+        last_access: ts(meta.atime(), meta.atime_nsec()),
+        last_modification: ts(meta.mtime(), meta.mtime_nsec()),
+    };
+    rustix::fs::futimens(dst, &times)?;
+    Ok(())
+}
