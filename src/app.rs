@@ -32,6 +32,42 @@ pub fn main(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         CommandName::Run => run(&cli, config),
+        CommandName::Build => one_job(&cli, config, |config, events| async move {
+            crate::oneshot::build(&config, events).await
+        }),
+        CommandName::Rollback => one_job(&cli, config, |config, events| async move {
+            crate::oneshot::rollback(&config, events).await
+        }),
+    }
+}
+
+/// Runs a one-shot job with the workspace lock and a headless sink: exit 0
+/// when it succeeded, 1 when not.
+fn one_job<F, Fut>(cli: &Cli, config: Config, job: F) -> ExitCode
+where
+    F: FnOnce(Config, mpsc::Sender<crate::event::Stamped>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let _lock = match WorkspaceLock::acquire(&config.state_dir()) {
+        Ok(lock) => lock,
+        Err(error) => return fail(EXIT_USAGE, &error.to_string()),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(EXIT_FAILED, &format!("cannot start the runtime: {error}")),
+    };
+    let (events_tx, events_rx) = mpsc::channel(1024);
+    let sink = spawn_sink(events_rx, line_format(cli, &config));
+    let succeeded = runtime.block_on(job(config, events_tx));
+    runtime.shutdown_background();
+    let _ = sink.join();
+    if succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
     }
 }
 

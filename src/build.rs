@@ -4,6 +4,7 @@
 use crate::event::{BuildStatus, Event, Stamped, Stream};
 use crate::lines::LineSplitter;
 use crate::proc::{shell, spawn, terminate_group};
+use crate::supervise::leftovers::{BUILD_FILE, Records, record_of};
 use rustix::process::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub struct BuildRequest {
     pub command: String,
     pub root: PathBuf,
     pub timeout: Duration,
+    /// Where the running build's group is recorded, so that the next start
+    /// stops it if devloop is killed meanwhile.
+    pub state_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +61,10 @@ pub async fn run_build(
         }
     };
     let pgid = child.id().unwrap_or(0);
+    let mut records = Records::new(&request.state_dir, BUILD_FILE);
+    if let Some(record) = record_of(pgid, Signal::TERM, STOP_GRACE, "build") {
+        records.add(record);
+    }
     let readers = [
         child
             .stdout
@@ -86,6 +94,7 @@ pub async fn run_build(
             (BuildStatus::Cancelled, None)
         }
     };
+    records.clear();
     for reader in readers.into_iter().flatten() {
         drain(reader).await;
     }

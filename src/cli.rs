@@ -30,8 +30,12 @@ pub struct Cli {
 pub enum CommandName {
     /// Watch, build, promote, supervise (the default)
     Run,
+    /// One build and promotion, then exit (1 if either failed)
+    Build,
     /// Validate the configuration, resolve commands, and exit
     Check,
+    /// Put the previous promoted generation back into place
+    Rollback,
 }
 
 impl Cli {

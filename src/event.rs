@@ -68,6 +68,24 @@ pub enum Event {
         exit_code: Option<i32>,
         ms: u64,
     },
+    Promoted {
+        build: u64,
+        generation: u64,
+        /// Workspace-relative, like `dist/libs`.
+        target: String,
+        files: u64,
+        bytes: u64,
+        strategy: crate::promote::Strategy,
+        swap_us: u64,
+        ms: u64,
+    },
+    PromoteFailed {
+        build: u64,
+        reason: String,
+    },
+    RolledBack {
+        generation: u64,
+    },
     ProcessStarted {
         process: String,
         pid: u32,
@@ -105,6 +123,11 @@ pub enum Event {
     },
     ProcessStopped {
         process: String,
+    },
+    /// Something the user should know that is not an error: leftovers of a
+    /// killed devloop stopped, a promotion recovered, the fallback swap in use.
+    Notice {
+        message: String,
     },
     Error {
         message: String,

@@ -80,7 +80,7 @@ fn process_colour(name: &str) -> &'static str {
     CODES[sum % CODES.len()]
 }
 
-fn describe(event: &Event) -> (&str, String) {
+pub fn describe(event: &Event) -> (&str, String) {
     if let Some(described) = describe_process(event) {
         return described;
     }
@@ -127,11 +127,48 @@ fn describe(event: &Event) -> (&str, String) {
                 ),
             }
         }
+        Event::Promoted {
+            build,
+            generation,
+            target,
+            files,
+            bytes,
+            strategy,
+            swap_us,
+            ms,
+        } => format!(
+            "promoted build #{build} into {target} as generation {generation}: {files} files, {} in {ms} ms (swap {swap_us} µs, {})",
+            human_bytes(*bytes),
+            json_word(strategy)
+        ),
+        Event::PromoteFailed { build, reason } => format!("build #{build} not promoted: {reason}"),
+        Event::RolledBack { generation } => {
+            format!("rolled back: generation {generation} is in place")
+        }
+        Event::Notice { message } => message.clone(),
         Event::Error { message } => format!("error: {message}"),
         Event::Shutdown { reason } => format!("stopped ({reason})"),
-        _ => String::new(),
+        // Described above, under the process's own name.
+        Event::ProcessStarted { .. }
+        | Event::ProcessOutput { .. }
+        | Event::ProcessReady { .. }
+        | Event::ProcessExited { .. }
+        | Event::ProcessRestarting { .. }
+        | Event::ProcessFailed { .. }
+        | Event::ProcessBlocked { .. }
+        | Event::ProcessStopped { .. } => String::new(),
     };
     (DEVLOOP, text)
+}
+
+/// `1.2 MB`, `340 kB`, `12 B`
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.0} kB", bytes as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", bytes as f64 / 1e6),
+        _ => format!("{:.2} GB", bytes as f64 / 1e9),
+    }
 }
 
 /// The JSON word of a build status (`ok`, `failed`, ...).
@@ -191,7 +228,7 @@ pub fn describe_process(event: &Event) -> Option<(&str, String)> {
     Some((process.as_str(), text))
 }
 
-fn json_word(value: &impl serde::Serialize) -> String {
+pub fn json_word(value: &impl serde::Serialize) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

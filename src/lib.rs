@@ -12,6 +12,7 @@ pub mod event;
 pub mod headless;
 pub mod lines;
 pub mod lock;
+pub mod oneshot;
 pub mod proc;
 pub mod promote;
 pub mod snapshot;

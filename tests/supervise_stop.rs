@@ -87,8 +87,8 @@ fn the_next_start_stops_what_a_killed_devloop_left_and_nothing_else() {
     );
 
     let mut second = Devloop::start(&workspace);
-    let error = second.wait_event("error", &[]);
-    let message = error["message"].as_str().unwrap();
+    let notice = second.wait_event("notice", &[]);
+    let message = notice["message"].as_str().unwrap();
     assert!(message.contains("`server`"), "{message}");
     let started = second.wait_event("process_started", &[process("server")]);
     let left: Vec<u32> = orphans.iter().copied().filter(|&p| alive(p)).collect();

@@ -2,13 +2,18 @@
 //! and build outcomes from its inbox, starts and cancels builds, and reports
 //! everything as events.
 
+mod promotion;
 mod schedule;
 
+pub use promotion::{
+    fallback_notice, promoted_event, recover, run as run_promotion, spec as promote_spec,
+};
 pub use schedule::{Action, Schedule};
 
 use crate::build::{BuildOutcome, BuildRequest, run_build};
 use crate::config::Config;
 use crate::event::{BuildReason, BuildStatus, Command, Event, Stamped};
+use crate::promote::Promotion;
 use crate::snapshot::{Current, Snapshot};
 use crate::supervise::Supervisor;
 use crate::watch::{ChangeBatch, PathFilter, Watcher, debounce};
@@ -23,7 +28,15 @@ const CHANGE_PATHS_SHOWN: usize = 100;
 #[derive(Debug)]
 pub enum Input {
     Command(Command),
-    BuildDone(BuildOutcome),
+    BuildDone(Finished),
+}
+
+/// A build's end as its task reports it: the outcome, and the promotion that
+/// followed a successful build when watch.toml has `[promote]`.
+#[derive(Debug)]
+pub struct Finished {
+    pub outcome: BuildOutcome,
+    pub promotion: Option<Result<Promotion, String>>,
 }
 
 /// How a finished build's snapshot is taken in if it succeeded.
@@ -54,6 +67,8 @@ pub struct Engine {
     /// Paths of failed builds since the last success: re-read at the next start.
     unsettled: Vec<PathBuf>,
     quitting: Option<String>,
+    /// The two-rename fallback is said once per run.
+    fallback_reported: bool,
     /// The dev servers: started here, told of promotions, stopped at the end.
     supervisor: Supervisor,
 }
@@ -78,6 +93,7 @@ impl Engine {
             snapshot: Snapshot::default(),
             unsettled: Vec::new(),
             quitting: None,
+            fallback_reported: false,
             supervisor,
         };
         (engine, inbox_tx)
@@ -85,6 +101,10 @@ impl Engine {
 
     /// Watches, builds on changes, and returns once asked to quit and idle.
     pub async fn run(mut self) -> Result<(), String> {
+        // A killed devloop may have left the target half-promoted: first of all.
+        for event in recover(&self.config).await {
+            self.emit(event).await;
+        }
         let (watcher, setup) = Watcher::start(&self.config)?;
         // After the one early return: from here on, shutdown() stops them.
         self.supervisor.start().await;
@@ -216,12 +236,21 @@ impl Engine {
             command: self.config.build.command.clone(),
             root: self.config.root.clone(),
             timeout: self.config.build.timeout,
+            state_dir: self.config.state_dir(),
         };
         let events = self.events.clone();
         let inbox = self.inbox_tx.clone();
+        let spec = promote_spec(&self.config);
         tokio::spawn(async move {
             let outcome = run_build(request, events, cancelled).await;
-            let _ = inbox.send(Input::BuildDone(outcome)).await;
+            // Promoting here keeps the engine free to take commands meanwhile.
+            let promotion = match spec {
+                Some(spec) if outcome.status == BuildStatus::Ok => Some(promotion::run(spec).await),
+                _ => None,
+            };
+            let _ = inbox
+                .send(Input::BuildDone(Finished { outcome, promotion }))
+                .await;
         });
         self.running = Some(Running {
             id,
@@ -247,26 +276,30 @@ impl Engine {
         Adopt::Update(tokio::task::spawn_blocking(read).await.unwrap_or_default())
     }
 
-    async fn build_done(&mut self, outcome: BuildOutcome) {
+    async fn build_done(&mut self, finished: Finished) {
+        let Finished { outcome, promotion } = finished;
         let Some(running) = self.running.take_if(|r| r.id == outcome.id) else {
             return;
         };
-        match (outcome.status, running.adopt) {
-            (BuildStatus::Ok, Adopt::Replace(snapshot)) => {
+        // A build counts as good once its output is in place.
+        let good =
+            outcome.status == BuildStatus::Ok && promotion.as_ref().is_none_or(Result::is_ok);
+        match (good, running.adopt) {
+            (true, Adopt::Replace(snapshot)) => {
                 self.snapshot = snapshot;
                 self.unsettled.clear();
             }
-            (BuildStatus::Ok, Adopt::Update(current)) => {
+            (true, Adopt::Update(current)) => {
                 self.snapshot.update(&current);
                 self.unsettled.clear();
             }
-            (_, Adopt::Update(current)) => {
+            (false, Adopt::Update(current)) => {
                 self.unsettled
                     .extend(current.into_iter().map(|(path, _)| path));
                 self.unsettled.sort();
                 self.unsettled.dedup();
             }
-            (_, Adopt::Replace(_)) => {}
+            (false, Adopt::Replace(_)) => {}
         }
         self.emit(Event::BuildFinished {
             build: outcome.id,
@@ -275,8 +308,28 @@ impl Engine {
             ms: outcome.ms,
         })
         .await;
-        // Until promotion lands here, a successful build stands for it.
-        if outcome.status == BuildStatus::Ok && self.quitting.is_none() {
+        match promotion {
+            Some(Ok(promotion)) => {
+                self.emit(promoted_event(outcome.id, &promotion, &self.config.root))
+                    .await;
+                if !self.fallback_reported
+                    && let Some(notice) = fallback_notice(&promotion)
+                {
+                    self.fallback_reported = true;
+                    self.emit(notice).await;
+                }
+            }
+            Some(Err(reason)) => {
+                self.emit(Event::PromoteFailed {
+                    build: outcome.id,
+                    reason,
+                })
+                .await
+            }
+            None => {}
+        }
+        // Without [promote], a good build stands for a promotion.
+        if good && self.quitting.is_none() {
             self.supervisor.promoted();
         }
         let next = self.schedule.finished();

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
 
-const FILE: &str = "children";
+/// The supervised processes' groups.
+pub const PROCESSES_FILE: &str = "children";
+/// The running build's group (one at a time).
+pub const BUILD_FILE: &str = "build-group";
 
 /// One process group started by devloop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,11 +66,11 @@ pub struct Records {
 }
 
 impl Records {
-    /// An empty list for `state_dir`. The file is left alone until the
-    /// first change or [`Records::clear`]: it may hold a killed devloop's.
-    pub fn new(state_dir: &Path) -> Records {
+    /// An empty list kept in `state_dir/file`. The file is left alone until
+    /// the first change or [`Records::clear`]: it may hold a killed devloop's.
+    pub fn new(state_dir: &Path, file: &str) -> Records {
         Records {
-            path: state_dir.join(FILE),
+            path: state_dir.join(file),
             entries: Vec::new(),
         }
     }
@@ -140,11 +143,11 @@ fn group_members(pgid: u32) -> Vec<Stat> {
         .collect()
 }
 
-/// Stops the groups a killed devloop left (read from `state_dir`), each with
-/// its stop signal, then SIGKILL after its stop timeout. Returns what was
+/// Stops the groups a killed devloop left (read from `state_dir/file`), each
+/// with its stop signal, then SIGKILL after its stop timeout. Returns what was
 /// stopped, to be reported.
-pub async fn stop_leftovers(state_dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(state_dir.join(FILE)).unwrap_or_default();
+pub async fn stop_leftovers(state_dir: &Path, file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(state_dir.join(file)).unwrap_or_default();
     let ours: Vec<Record> = text
         .lines()
         .filter_map(Record::parse)

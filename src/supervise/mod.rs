@@ -7,7 +7,7 @@
 
 mod backoff;
 mod health;
-mod leftovers;
+pub mod leftovers;
 mod order;
 mod port;
 mod process;
@@ -87,7 +87,7 @@ impl Supervisor {
         let shared = Arc::new(Shared {
             root: config.root.clone(),
             events,
-            records: Mutex::new(Records::new(&config.state_dir())),
+            records: Mutex::new(Records::new(&config.state_dir(), leftovers::PROCESSES_FILE)),
             color: options.color,
             reports: reports_tx,
         });
@@ -187,8 +187,11 @@ impl Set {
     async fn request(&mut self, request: Request) {
         match request {
             Request::Start(reply) => {
-                for message in leftovers::stop_leftovers(&self.config.state_dir()).await {
-                    self.shared.emit(Event::Error { message }).await;
+                for message in
+                    leftovers::stop_leftovers(&self.config.state_dir(), leftovers::PROCESSES_FILE)
+                        .await
+                {
+                    self.shared.emit(Event::Notice { message }).await;
                 }
                 self.shared.records().clear();
                 self.started = true;

@@ -142,9 +142,40 @@ impl App {
             Event::Error { message } => self
                 .build_lines()
                 .push(at, &format!("\x1b[31merror: {message}\x1b[0m")),
+            Event::Promoted {
+                generation,
+                strategy,
+                ..
+            } => {
+                self.build.generation = Some(*generation);
+                self.build.strategy = Some(crate::headless::json_word(strategy));
+                self.devloop_line(stamped);
+            }
+            Event::PromoteFailed { .. } | Event::RolledBack { .. } | Event::Notice { .. } => {
+                self.devloop_line(stamped)
+            }
             Event::Shutdown { .. } => {}
-            _ => self.apply_process(stamped),
+            Event::ProcessStarted { .. }
+            | Event::ProcessOutput { .. }
+            | Event::ProcessReady { .. }
+            | Event::ProcessExited { .. }
+            | Event::ProcessRestarting { .. }
+            | Event::ProcessFailed { .. }
+            | Event::ProcessBlocked { .. }
+            | Event::ProcessStopped { .. } => self.apply_process(stamped),
         }
+    }
+
+    /// devloop's own sentence for an event, dim in the build pane.
+    fn devloop_line(&mut self, stamped: &Stamped) {
+        let text = crate::headless::describe(&stamped.event).1;
+        let colour = if matches!(stamped.event, Event::PromoteFailed { .. }) {
+            "31"
+        } else {
+            "2"
+        };
+        self.build_lines()
+            .push(stamped.at, &format!("\x1b[{colour}m── {text}\x1b[0m"));
     }
 
     /// Process events: the pane's title state, and a line for each change.

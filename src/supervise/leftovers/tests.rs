@@ -54,13 +54,13 @@ async fn stops_recorded_groups_and_spares_the_rest() {
     let state = tempfile::tempdir().unwrap();
     let mut ours = group_leader();
     let mut other = group_leader();
-    let mut records = Records::new(state.path());
+    let mut records = Records::new(state.path(), PROCESSES_FILE);
     let grace = Duration::from_millis(200);
     records.add(record_of(ours.id(), Signal::TERM, grace, "ours").unwrap());
     let mut foreign = record_of(other.id(), Signal::TERM, grace, "other").unwrap();
     foreign.start_time += 1;
     records.add(foreign);
-    let reports = stop_leftovers(state.path()).await;
+    let reports = stop_leftovers(state.path(), PROCESSES_FILE).await;
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert!(reports[0].contains("`ours`"), "{reports:?}");
     // Our group was signalled; give the zombie a moment to show as exited.
@@ -77,7 +77,7 @@ async fn stops_recorded_groups_and_spares_the_rest() {
 #[test]
 fn removing_rewrites_the_file() {
     let state = tempfile::tempdir().unwrap();
-    let mut records = Records::new(state.path());
+    let mut records = Records::new(state.path(), PROCESSES_FILE);
     let record = |pgid| Record {
         pgid,
         start_time: 1,
@@ -89,6 +89,6 @@ fn removing_rewrites_the_file() {
     records.add(record(10));
     records.add(record(11));
     records.remove(10);
-    let text = std::fs::read_to_string(state.path().join(FILE)).unwrap();
+    let text = std::fs::read_to_string(state.path().join(PROCESSES_FILE)).unwrap();
     assert_eq!(text, record(11).line());
 }

@@ -1,0 +1,91 @@
+//! The engine's side of promotion: the spec from the configuration, running
+//! the blocking library off the runtime, recovery at start, and the events.
+
+use crate::config::Config;
+use crate::event::Event;
+use crate::promote::{self, PromoteSpec, Promotion, Strategy, StrategyPref};
+use crate::supervise::leftovers::{BUILD_FILE, stop_leftovers};
+use std::path::Path;
+
+/// What a promotion needs, when watch.toml has `[promote]`.
+pub fn spec(config: &Config) -> Option<PromoteSpec> {
+    let promote = config.promote.as_ref()?;
+    let output = config.build.output.as_ref()?;
+    Some(PromoteSpec {
+        output: config.abs(output),
+        target: config.abs(&promote.target),
+        keep: promote.keep,
+        require: promote.require.clone(),
+        strategy: StrategyPref::Auto,
+    })
+}
+
+/// Promotes off the runtime's thread; the error is the user's sentence.
+pub async fn run(spec: PromoteSpec) -> Result<Promotion, String> {
+    match tokio::task::spawn_blocking(move || promote::promote(&spec)).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the promotion stopped unexpectedly: {e}")),
+    }
+}
+
+/// Cleans up after a killed devloop, before anything else runs: stops the
+/// build it left running, puts a whole generation in place and tidies the
+/// target's siblings. Events to report.
+pub async fn recover(config: &Config) -> Vec<Event> {
+    let mut events: Vec<Event> = stop_leftovers(&config.state_dir(), BUILD_FILE)
+        .await
+        .into_iter()
+        .map(|message| Event::Notice { message })
+        .collect();
+    events.extend(recover_target(config).await);
+    events
+}
+
+async fn recover_target(config: &Config) -> Vec<Event> {
+    let Some(promote) = &config.promote else {
+        return Vec::new();
+    };
+    let target = config.abs(&promote.target);
+    let keep = promote.keep;
+    let shown = promote.target.display().to_string();
+    match tokio::task::spawn_blocking(move || promote::recover(&target, keep)).await {
+        Ok(Ok(recovery)) if recovery.is_empty() => Vec::new(),
+        Ok(Ok(recovery)) => vec![Event::Notice {
+            message: format!("{shown}: {recovery}"),
+        }],
+        Ok(Err(e)) => vec![Event::Error {
+            message: format!("recovering {shown} failed: {e}"),
+        }],
+        Err(e) => vec![Event::Error {
+            message: format!("recovering {shown} stopped unexpectedly: {e}"),
+        }],
+    }
+}
+
+/// The `promoted` event, with the target as the user wrote it.
+pub fn promoted_event(build: u64, promotion: &Promotion, root: &Path) -> Event {
+    let target = promotion
+        .target
+        .strip_prefix(root)
+        .unwrap_or(&promotion.target);
+    Event::Promoted {
+        build,
+        generation: promotion.generation,
+        target: target.display().to_string(),
+        files: promotion.files,
+        bytes: promotion.bytes,
+        strategy: promotion.strategy,
+        swap_us: promotion.swap_us,
+        ms: promotion.ms,
+    }
+}
+
+/// Said once per run when the filesystem forced the two-rename swap.
+pub fn fallback_notice(promotion: &Promotion) -> Option<Event> {
+    (promotion.strategy == Strategy::Rename).then(|| Event::Notice {
+        message: format!(
+            "promoting into {} with two renames: the filesystem refuses renameat2(RENAME_EXCHANGE) (or DEVLOOP_SWAP=rename is set), so readers can find the target missing for a moment",
+            promotion.target.display()
+        ),
+    })
+}

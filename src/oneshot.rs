@@ -1,0 +1,130 @@
+//! `devloop build` and `devloop rollback`: one job each, reported through the
+//! same headless sinks as `run`, then an exit status.
+
+use crate::build::{BuildRequest, run_build};
+use crate::config::Config;
+use crate::engine::{fallback_notice, promote_spec, promoted_event, recover};
+use crate::event::{BuildReason, BuildStatus, Event, Stamped};
+use crate::promote::{self, PromoteError};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot};
+
+/// One build and its promotion; true when both succeeded.
+pub async fn build(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
+    let emit = |event| {
+        let events = events.clone();
+        async move {
+            let _ = events.send(Stamped::now(event)).await;
+        }
+    };
+    for event in recover(config).await {
+        emit(event).await;
+    }
+    emit(Event::BuildStarted {
+        build: 1,
+        reason: BuildReason::Manual,
+    })
+    .await;
+    let (cancel, cancelled) = oneshot::channel();
+    cancel_on_signal(cancel);
+    let request = BuildRequest {
+        id: 1,
+        command: config.build.command.clone(),
+        root: config.root.clone(),
+        timeout: config.build.timeout,
+        state_dir: config.state_dir(),
+    };
+    let outcome = run_build(request, events.clone(), cancelled).await;
+    emit(Event::BuildFinished {
+        build: 1,
+        status: outcome.status,
+        exit_code: outcome.exit_code,
+        ms: outcome.ms,
+    })
+    .await;
+    if outcome.status != BuildStatus::Ok {
+        return false;
+    }
+    let Some(spec) = promote_spec(config) else {
+        return true;
+    };
+    match crate::engine::run_promotion(spec).await {
+        Ok(promotion) => {
+            emit(promoted_event(1, &promotion, &config.root)).await;
+            if let Some(notice) = fallback_notice(&promotion) {
+                emit(notice).await;
+            }
+            true
+        }
+        Err(reason) => {
+            emit(Event::PromoteFailed { build: 1, reason }).await;
+            false
+        }
+    }
+}
+
+/// SIGINT or SIGTERM cancels the build (its whole group).
+fn cancel_on_signal(cancel: oneshot::Sender<()>) {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        let _ = cancel.send(());
+    });
+}
+
+/// Swaps the previous generation back in; true when one was put in place.
+pub async fn rollback(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
+    let emit = |event| {
+        let events = events.clone();
+        async move {
+            let _ = events.send(Stamped::now(event)).await;
+        }
+    };
+    for event in recover(config).await {
+        emit(event).await;
+    }
+    let Some(promote) = &config.promote else {
+        emit(Event::Error {
+            message: "nothing to roll back: watch.toml has no [promote] section".into(),
+        })
+        .await;
+        return false;
+    };
+    let target = config.abs(&promote.target);
+    let result = tokio::task::spawn_blocking(move || promote::rollback(&target)).await;
+    match result {
+        Ok(Ok(generation)) => {
+            emit(Event::RolledBack { generation }).await;
+            true
+        }
+        Ok(Err(error @ PromoteError::NoPreviousGeneration { .. })) => {
+            emit(Event::Error {
+                message: error.to_string(),
+            })
+            .await;
+            false
+        }
+        Ok(Err(error)) => {
+            emit(Event::Error {
+                message: format!("rollback failed: {error}"),
+            })
+            .await;
+            false
+        }
+        Err(error) => {
+            emit(Event::Error {
+                message: format!("rollback stopped unexpectedly: {error}"),
+            })
+            .await;
+            false
+        }
+    }
+}

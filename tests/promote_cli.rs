@@ -1,0 +1,296 @@
+//! Promotion through the command line: `devloop build`, `devloop rollback`,
+//! promotion after builds in `run`, recovery at start, and SIGKILL at random
+//! moments of a 2,000-file promotion.
+
+mod common;
+
+use common::{Devloop, Workspace};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A workspace whose build only copies `src-out` (written by the test) into
+/// the build output, so each test decides what a generation contains.
+fn workspace(extra: &str) -> Workspace {
+    workspace_building(
+        "rm -rf tmp/out && mkdir -p tmp && cp -r src-out tmp/out",
+        extra,
+    )
+}
+
+fn workspace_building(build: &str, extra: &str) -> Workspace {
+    let config = format!(
+        "[watch]\npaths = [\"libs\"]\ndebounce = \"200ms\"\n\n[build]\ncommand = \"{build}\"\noutput = \"tmp/out\"\n\n[promote]\ntarget = \"dist/libs\"\nkeep = 2\n{extra}"
+    );
+    Workspace::new(&config)
+}
+
+fn write_generation(workspace: &Workspace, stamp: &str, files: usize) {
+    write_tree(&workspace.path().join("src-out"), stamp, files);
+}
+
+fn write_tree(dir: &Path, stamp: &str, files: usize) {
+    let _ = std::fs::remove_dir_all(dir);
+    for i in 0..files {
+        let path = dir.join(format!("lib{}/f{i}.js", i % 20));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, stamp).unwrap();
+    }
+}
+
+/// The one stamp every file of the target carries; panics on a mixed or
+/// partial target.
+fn target_stamp(root: &Path, files: usize) -> String {
+    let target = root.join("dist/libs");
+    let mut stamps = std::collections::BTreeSet::new();
+    for i in 0..files {
+        let path = target.join(format!("lib{}/f{i}.js", i % 20));
+        let stamp = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()));
+        stamps.insert(stamp);
+    }
+    assert_eq!(stamps.len(), 1, "the target mixes generations: {stamps:?}");
+    stamps.into_iter().next().unwrap()
+}
+
+fn json_lines(output: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn event(events: &[Value], name: &str) -> Option<Value> {
+    events.iter().find(|e| e["event"] == name).cloned()
+}
+
+#[test]
+fn build_promotes_and_rollback_undoes() {
+    let workspace = workspace("");
+    write_generation(&workspace, "one", 10);
+    let out = workspace.run(&["build", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = json_lines(&out);
+    let promoted = event(&events, "promoted").expect("no promoted event");
+    assert_eq!(promoted["generation"], json!(1));
+    assert_eq!(promoted["target"], json!("dist/libs"));
+    assert_eq!(promoted["files"], json!(10));
+    assert_eq!(promoted["bytes"], json!(30));
+    assert_eq!(promoted["strategy"], json!("exchange"));
+    assert!(promoted["swap_us"].is_u64() && promoted["ms"].is_u64());
+    assert_eq!(target_stamp(workspace.path(), 10), "one");
+    assert!(
+        workspace.path().join("tmp/out/lib0/f0.js").exists(),
+        "the build output was moved, not copied"
+    );
+
+    write_generation(&workspace, "two", 10);
+    assert!(workspace.run(&["build"]).status.success());
+    assert_eq!(target_stamp(workspace.path(), 10), "two");
+
+    let out = workspace.run(&["rollback", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        event(&json_lines(&out), "rolled_back").unwrap()["generation"],
+        json!(1)
+    );
+    assert_eq!(target_stamp(workspace.path(), 10), "one");
+
+    let out = workspace.run(&["rollback", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no generation left to roll back to"
+    );
+    let events = json_lines(&out);
+    let error = event(&events, "error").expect("no error event");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("no previous generation"),
+        "{error}"
+    );
+    assert_eq!(
+        target_stamp(workspace.path(), 10),
+        "one",
+        "a refused rollback changed the target"
+    );
+}
+
+#[test]
+fn a_failed_build_or_a_missing_require_leaves_the_target_untouched() {
+    let workspace = workspace("require = [\"lib0/f0.js\", \"lib1/index.js\"]\n");
+    write_generation(&workspace, "one", 10);
+    workspace.write("src-out/lib1/index.js", "one");
+    assert!(workspace.run(&["build"]).status.success());
+
+    write_generation(&workspace, "two", 10);
+    let out = workspace.run(&["build", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let events = json_lines(&out);
+    let failed = event(&events, "promote_failed").expect("no promote_failed");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("lib1/index.js"),
+        "{failed}"
+    );
+    assert_eq!(target_stamp(workspace.path(), 10), "one");
+
+    std::fs::remove_dir_all(workspace.path().join("src-out")).unwrap();
+    let out = workspace.run(&["build", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "cp of a missing directory fails the build"
+    );
+    assert_eq!(
+        event(&json_lines(&out), "build_finished").unwrap()["status"],
+        json!("failed")
+    );
+    assert!(event(&json_lines(&out), "promoted").is_none());
+    assert_eq!(target_stamp(workspace.path(), 10), "one");
+}
+
+#[test]
+fn keep_prunes_old_generations() {
+    let workspace = workspace("");
+    for stamp in ["a", "b", "c", "d", "e"] {
+        write_generation(&workspace, stamp, 4);
+        assert!(workspace.run(&["build"]).status.success());
+    }
+    let mut generations: Vec<String> = std::fs::read_dir(workspace.path().join("dist"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".libs.gen-"))
+        .collect();
+    generations.sort();
+    assert_eq!(generations, [".libs.gen-3", ".libs.gen-4"], "keep = 2");
+}
+
+#[test]
+fn the_forced_fallback_is_reported() {
+    let workspace = workspace("");
+    write_generation(&workspace, "one", 4);
+    assert!(workspace.run(&["build"]).status.success());
+    write_generation(&workspace, "two", 4);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_devloop"))
+        .args(["build", "--json", "-c"])
+        .arg(workspace.config())
+        .env("DEVLOOP_SWAP", "rename")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let events = json_lines(&out);
+    assert_eq!(
+        event(&events, "promoted").unwrap()["strategy"],
+        json!("rename")
+    );
+    assert!(
+        event(&events, "notice").unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("two renames")
+    );
+    assert_eq!(target_stamp(workspace.path(), 4), "two");
+}
+
+#[test]
+fn run_promotes_each_good_build_and_recovers_first() {
+    let workspace = workspace("");
+    write_generation(&workspace, "one", 4);
+    assert!(workspace.run(&["build"]).status.success());
+    // A killed promotion's state: the target renamed away to a backup.
+    let dist = workspace.path().join("dist");
+    std::fs::rename(dist.join("libs"), dist.join(".libs.backup-2")).unwrap();
+
+    write_generation(&workspace, "two", 4);
+    let mut devloop = Devloop::start(&workspace);
+    let notice = devloop.wait_event("notice", &[]);
+    assert!(
+        dist.join("libs").is_dir(),
+        "recovery did not restore the target: {notice}"
+    );
+    devloop.wait_event("watching", &[]);
+    let promoted = devloop.wait_event("promoted", &[("build", json!(1))]);
+    assert!(promoted["generation"].as_u64().unwrap() >= 2);
+    assert_eq!(target_stamp(workspace.path(), 4), "two");
+
+    write_generation(&workspace, "three", 4);
+    workspace.write("libs/a.ts", "edit");
+    devloop.wait_event("promoted", &[("build", json!(2))]);
+    assert_eq!(target_stamp(workspace.path(), 4), "three");
+    assert!(devloop.stop().success());
+}
+
+/// Small deterministic pseudo-random numbers (no crate for one test).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % bound.max(1)
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_never_leaves_a_partial_target() {
+    const FILES: usize = 2_000;
+    const KILLS: u64 = 30;
+    // The build does nothing: the test puts the output in place, alternating
+    // two prepared trees (renames are instant), so the kills land in
+    // devloop's own work, mostly the promotion.
+    let workspace = workspace_building("true", "");
+    let tmp = workspace.path().join("tmp");
+    write_tree(&tmp.join("out"), "A", FILES);
+    write_tree(&tmp.join("out-next"), "B", FILES);
+    let started = Instant::now();
+    assert!(workspace.run(&["build"]).status.success());
+    let span = (started.elapsed().as_micros() as u64).max(1_000);
+    let mut random = Lcg(0x5eed);
+    let mut seen = std::collections::BTreeSet::new();
+    for kill in 0..KILLS {
+        std::fs::rename(tmp.join("out"), tmp.join("out-prev")).unwrap();
+        std::fs::rename(tmp.join("out-next"), tmp.join("out")).unwrap();
+        std::fs::rename(tmp.join("out-prev"), tmp.join("out-next")).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_devloop"))
+            .args(["build", "--json", "-c"])
+            .arg(workspace.config())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Half anywhere in a promotion's time, half near its end, where the swap is.
+        let at = if kill % 2 == 0 {
+            random.below(span)
+        } else {
+            span * 7 / 10 + random.below(span * 4 / 10)
+        };
+        std::thread::sleep(Duration::from_micros(at));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whole right after the kill, before any recovery.
+        seen.insert(target_stamp(workspace.path(), FILES));
+    }
+    let out = workspace.run(&["build"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(workspace.path().join("dist"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("stage") || n.contains("backup") || n.contains("trash"))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    eprintln!("{KILLS} kills over {span} µs; generations seen in place: {seen:?}");
+}
