@@ -22,16 +22,21 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_FAILED: u8 = 1;
 
 pub fn main(cli: Cli) -> ExitCode {
-    let config = match Config::load(&cli.config_path()) {
-        Ok(config) => config,
-        Err(error) => return fail(EXIT_USAGE, &error.to_string()),
-    };
+    // Loaded only by the commands that use it: init writes it, so cannot need it.
+    let load = || Config::load(&cli.config_path()).map_err(|e| fail(EXIT_USAGE, &e.to_string()));
     match cli.command.unwrap_or(CommandName::Run) {
-        CommandName::Check => {
-            println!("{}", describe(&config));
-            ExitCode::SUCCESS
-        }
-        CommandName::Run => run(&cli, config),
+        CommandName::Init { force } => crate::init::main(&cli.config_path(), force),
+        CommandName::Check => match load() {
+            Ok(config) => {
+                println!("{}", describe(&config));
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        CommandName::Run => match load() {
+            Ok(config) => run(&cli, config),
+            Err(code) => code,
+        },
     }
 }
 
