@@ -93,6 +93,8 @@ pub struct Project {
     pub serve: Option<Target>,
     /// The dev/serve/start script of the project's package.json.
     pub script: Option<Script>,
+    /// Whether its package.json has a `build` script.
+    pub build_script: bool,
 }
 
 /// Where nx puts libs and apps (nx.json `workspaceLayout`).
@@ -117,6 +119,8 @@ impl Layout {
 
 #[derive(Debug)]
 pub struct Workspace {
+    /// The directory that will hold watch.toml.
+    pub root: PathBuf,
     pub pm: PackageManager,
     /// What told the package manager: a lockfile, package.json, or nothing.
     pub pm_source: String,
@@ -167,6 +171,7 @@ pub fn detect(root: &Path) -> Workspace {
                 if known.serve.is_none() && known.script.is_none() {
                     known.script = found.script;
                 }
+                known.build_script |= found.build_script;
             }
             None => projects.push(found),
         }
@@ -178,6 +183,7 @@ pub fn detect(root: &Path) -> Workspace {
         .and_then(|s| str_at(s, "build"))
         .map(str::to_string);
     Workspace {
+        root: root.to_path_buf(),
         pm,
         pm_source,
         nx,

@@ -99,6 +99,7 @@ fn project(
         build,
         serve,
         script: None,
+        build_script: false,
     })
 }
 

@@ -53,7 +53,7 @@ pub struct Change {
 pub fn plan(ws: &Workspace) -> Plan {
     let libs: Vec<&Project> = ws.projects.iter().filter(|p| p.kind == Kind::Lib).collect();
     let mut notes = Vec::new();
-    let (watch_paths, watch_why) = watch_paths(ws, &libs);
+    let (watch_paths, watch_why) = watch_paths(ws, &libs, &mut notes);
     let (build_command, build_why) = build(ws, &libs, &mut notes);
     let mut require = Vec::new();
     let mut changes = Vec::new();
@@ -65,14 +65,16 @@ pub fn plan(ws: &Workspace) -> Plan {
             .and_then(|path| under(path, OUTPUT))
             .or_else(|| target.output_path.as_deref().and_then(|p| under(p, TARGET)));
         let Some(sub) = sub else {
-            let at = target
-                .output_path
-                .as_deref()
-                .unwrap_or("no outputPath option");
-            notes.push(format!(
-                "{}: its build writes to {at}, not inside {TARGET}: devloop will not promote it",
-                lib.name
-            ));
+            notes.push(match &target.output_path {
+                Some(at) => format!(
+                    "{}: its build writes to {at}, outside {TARGET}: devloop will not promote it",
+                    lib.name
+                ),
+                None => format!(
+                    "{}: its build target has no outputPath option: make it write under {OUTPUT}",
+                    lib.name
+                ),
+            });
             continue;
         };
         if target.devloop_output.is_none() {
@@ -100,7 +102,11 @@ pub fn plan(ws: &Workspace) -> Plan {
 }
 
 /// The libs' folders (the whole libs directory when they all live there).
-fn watch_paths(ws: &Workspace, libs: &[&Project]) -> (Vec<String>, String) {
+fn watch_paths(
+    ws: &Workspace,
+    libs: &[&Project],
+    notes: &mut Vec<String>,
+) -> (Vec<String>, String) {
     let mut paths: Vec<String> = libs
         .iter()
         .map(|lib| match lib.dir.starts_with(&ws.layout.libs_dir) {
@@ -112,11 +118,18 @@ fn watch_paths(ws: &Workspace, libs: &[&Project]) -> (Vec<String>, String) {
     paths.sort();
     paths.dedup();
     if paths.is_empty() {
-        let why = format!(
-            "No libs found: {} is a guess, edit to taste.",
-            ws.layout.libs_dir
-        );
-        return (vec![ws.layout.libs_dir.clone()], why);
+        paths.push(ws.layout.libs_dir.clone());
+    }
+    for path in &paths {
+        if !ws.root.join(path).is_dir() {
+            notes.push(format!(
+                "{path} does not exist: create it or edit watch.paths (`devloop check` fails until then)"
+            ));
+        }
+    }
+    if libs.is_empty() {
+        let why = format!("No libs found: {} is a guess, edit to taste.", paths[0]);
+        return (paths, why);
     }
     let why = format!(
         "The sources of {} lib(s): a change here rebuilds and promotes.",
@@ -126,16 +139,29 @@ fn watch_paths(ws: &Workspace, libs: &[&Project]) -> (Vec<String>, String) {
 }
 
 fn build(ws: &Workspace, libs: &[&Project], notes: &mut Vec<String>) -> (String, String) {
-    let nx_libs: Vec<&str> = libs
+    let nx_libs: Vec<&Project> = libs
         .iter()
-        .filter(|l| l.project_file.is_some() && l.build.is_some())
+        .copied()
+        .filter(|l| l.project_file.is_some())
+        .collect();
+    let mut buildable: Vec<&str> = nx_libs
+        .iter()
+        .filter(|l| l.build.is_some())
         .map(|l| l.name.as_str())
         .collect();
-    if ws.nx && !nx_libs.is_empty() {
+    if buildable.is_empty() && !nx_libs.is_empty() {
+        // nx plugins may infer build targets that no project.json shows.
+        notes.push(
+            "no lib's project.json has a build target: all nx libs are listed in build.command"
+                .into(),
+        );
+        buildable = nx_libs.iter().map(|l| l.name.as_str()).collect();
+    }
+    if ws.nx && !buildable.is_empty() {
         let command = format!(
             "{} run-many --target=build --projects={} --configuration={CONFIGURATION}",
             ws.pm.nx(),
-            nx_libs.join(",")
+            buildable.join(",")
         );
         let why = format!(
             "nx builds the libs; their `{CONFIGURATION}` configuration writes under build.output."
@@ -146,18 +172,24 @@ fn build(ws: &Workspace, libs: &[&Project], notes: &mut Vec<String>) -> (String,
         let why = "The root package.json build script: make it write under build.output.";
         return (ws.pm.run("build"), why.to_string());
     }
-    if ws.nx {
-        notes.push("no lib has a build target in its project.json: edit build.command".into());
-        let command = format!(
-            "{} run-many --target=build --configuration={CONFIGURATION}",
-            ws.pm.nx()
-        );
-        return (
-            command,
-            "nx builds every project with a build target; narrow it with --projects.".into(),
-        );
+    let scripted: Vec<String> = libs
+        .iter()
+        .filter(|l| l.build_script && !l.dir.as_os_str().is_empty())
+        .map(|l| format!("cd {} && {}", l.dir.display(), ws.pm.run("build")))
+        .collect();
+    if !scripted.is_empty() {
+        let command = match scripted.as_slice() {
+            [one] => one.clone(),
+            many => many
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" && "),
+        };
+        let why = format!("Each lib's build script in turn: make each write under {OUTPUT}/<lib>.");
+        return (command, why);
     }
-    notes.push("no build found (no nx libs, no root build script): edit build.command".into());
+    notes.push("no build found (no nx libs, no build scripts): edit build.command".into());
     let command = "echo 'set build.command in watch.toml' >&2; exit 1".to_string();
     (
         command,
@@ -208,7 +240,7 @@ fn processes(ws: &Workspace) -> Vec<ProcessPlan> {
         } else {
             continue;
         };
-        let name = unique(process_name(&app.name), &taken);
+        let name = unique(process_name(app), &taken);
         taken.push(name.clone());
         out.push(ProcessPlan {
             name,
@@ -221,24 +253,29 @@ fn processes(ws: &Workspace) -> Vec<ProcessPlan> {
     out
 }
 
-/// A watch.toml process name from a project name: `@org/web` becomes `web`.
-fn process_name(project: &str) -> String {
-    let last = project.rsplit('/').next().unwrap_or(project);
-    let name: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if name.trim_matches('-').is_empty() {
-        "app".into()
-    } else {
-        name
-    }
+/// A watch.toml process name from a project name: `@org/web` becomes `web`;
+/// a reserved or empty one becomes the folder's name.
+fn process_name(app: &Project) -> String {
+    let clean = |text: &str| -> String {
+        let last = text.rsplit('/').next().unwrap_or(text);
+        last.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let usable =
+        |name: &String| !name.trim_matches('-').is_empty() && name != "build" && name != "devloop";
+    let folder = app.dir.file_name().map(|f| clean(&f.to_string_lossy()));
+    [Some(clean(&app.name)), folder]
+        .into_iter()
+        .flatten()
+        .find(usable)
+        .unwrap_or_else(|| "app".into())
 }
 
 fn unique(name: String, taken: &[String]) -> String {

@@ -90,7 +90,7 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
             out,
             "\n# No dev servers found: add one [process.NAME] per server, like"
         )?;
-        writeln!(out, "# [process.web]\n# command = \"{} dev\"", ws.pm.name())?;
+        writeln!(out, "# [process.web]\n# command = \"{}\"", ws.pm.run("dev"))?;
         writeln!(out, "# cwd = \"apps/web\"\n# after = [\"build\"]")?;
     }
     for (index, process) in plan.processes.iter().enumerate() {
