@@ -47,7 +47,9 @@ fn walk(root: &Path, relative: PathBuf, depth: usize, budget: &mut usize, out: &
         let Ok(file_type) = entry.file_type() else {
             continue;
         };
-        if file_type.is_file() && name == "project.json" {
+        // A linked project.json still counts (nx reads it through the link).
+        let is_file = file_type.is_file() || file_type.is_symlink() && entry.path().is_file();
+        if is_file && name == "project.json" {
             out.push(relative.join(name));
         } else if file_type.is_dir()
             && depth < MAX_DEPTH

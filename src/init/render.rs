@@ -80,7 +80,7 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
     } else {
         writeln!(
             out,
-            "# A build output missing one of the libs' entry files is not promoted."
+            "# An output missing one of these is not promoted (guessed from each lib's main option: check them)."
         )?;
         writeln!(out, "require = {}", list(&plan.require))?;
     }
