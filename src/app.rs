@@ -22,11 +22,18 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_FAILED: u8 = 1;
 
 pub fn main(cli: Cli) -> ExitCode {
+    let command = cli.command.unwrap_or(CommandName::Run);
+    // init writes the configuration, so it cannot need one.
+    if let CommandName::Init { force } = command {
+        return crate::init::main(&cli.config_path(), force);
+    }
     let config = match Config::load(&cli.config_path()) {
         Ok(config) => config,
         Err(error) => return fail(EXIT_USAGE, &error.to_string()),
     };
-    match cli.command.unwrap_or(CommandName::Run) {
+    match command {
+        // Handled above.
+        CommandName::Init { .. } => ExitCode::SUCCESS,
         CommandName::Check => {
             println!("{}", describe(&config));
             ExitCode::SUCCESS
@@ -41,6 +48,18 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
+/// The workspace lock and a runtime: what every job that changes the
+/// workspace starts with.
+fn lock_and_runtime(config: &Config) -> Result<(WorkspaceLock, tokio::runtime::Runtime), ExitCode> {
+    let lock = WorkspaceLock::acquire(&config.state_dir())
+        .map_err(|e| fail(EXIT_USAGE, &e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(EXIT_FAILED, &format!("cannot start the runtime: {e}")))?;
+    Ok((lock, runtime))
+}
+
 /// Runs a one-shot job with the workspace lock and a headless sink: exit 0
 /// when it succeeded, 1 when not.
 fn one_job<F, Fut>(cli: &Cli, config: Config, job: F) -> ExitCode
@@ -48,16 +67,9 @@ where
     F: FnOnce(Config, mpsc::Sender<crate::event::Stamped>) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let _lock = match WorkspaceLock::acquire(&config.state_dir()) {
-        Ok(lock) => lock,
-        Err(error) => return fail(EXIT_USAGE, &error.to_string()),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(EXIT_FAILED, &format!("cannot start the runtime: {error}")),
+    let (_lock, runtime) = match lock_and_runtime(&config) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
     };
     let (events_tx, events_rx) = mpsc::channel(1024);
     let sink = spawn_sink(events_rx, line_format(cli, &config));
@@ -77,16 +89,9 @@ fn fail(code: u8, message: &str) -> ExitCode {
 }
 
 fn run(cli: &Cli, config: Config) -> ExitCode {
-    let _lock = match WorkspaceLock::acquire(&config.state_dir()) {
-        Ok(lock) => lock,
-        Err(error) => return fail(EXIT_USAGE, &error.to_string()),
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(EXIT_FAILED, &format!("cannot start the runtime: {error}")),
+    let (_lock, runtime) = match lock_and_runtime(&config) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
     };
     let (events_tx, events_rx) = mpsc::channel(1024);
     let (actions_tx, actions) = mpsc::channel(64);

@@ -34,6 +34,13 @@ pub enum CommandName {
     Build,
     /// Validate the configuration, resolve commands, and exit
     Check,
+    /// Write a starter watch.toml for the workspace in the current directory
+    /// (never overwrites one: exit 2 unless --force)
+    Init {
+        /// Replace an existing configuration file
+        #[arg(long)]
+        force: bool,
+    },
     /// Put the previous promoted generation back into place
     Rollback,
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod headless;
+pub mod init;
 pub mod lines;
 pub mod lock;
 pub mod oneshot;

@@ -1,0 +1,303 @@
+//! From what was detected to what watch.toml will say: watch paths, the build
+//! command, what the promotion requires, the processes, and the project.json
+//! changes that make nx libs build outside the promote target.
+
+use super::detect::{Kind, Project, Workspace};
+use super::packages::guess_port;
+use std::path::{Path, PathBuf};
+
+/// Where the build writes: never the promote target (SPEC section 2).
+pub const OUTPUT: &str = "tmp/libs-out";
+/// What the apps import, swapped whole by each promotion.
+pub const TARGET: &str = "dist/libs";
+/// The nx configuration init asks each lib to add.
+pub const CONFIGURATION: &str = "devloop";
+
+#[derive(Debug)]
+pub struct Plan {
+    pub watch_paths: Vec<String>,
+    /// Why these paths, in one line.
+    pub watch_why: String,
+    pub build_command: String,
+    pub build_why: String,
+    /// Entry files that must exist in the output (relative to it).
+    pub require: Vec<String>,
+    pub processes: Vec<ProcessPlan>,
+    pub changes: Vec<Change>,
+    /// Things the user should know that are not project.json changes.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct ProcessPlan {
+    /// A valid watch.toml process name.
+    pub name: String,
+    pub command: String,
+    pub cwd: Option<String>,
+    pub port: Option<u16>,
+    pub why: String,
+}
+
+/// A build target to give a `devloop` configuration.
+#[derive(Debug)]
+pub struct Change {
+    pub project_file: PathBuf,
+    pub lib: String,
+    pub executor: String,
+    /// The outputPath it has now (inside the promote target).
+    pub from: String,
+    /// The outputPath under build.output that mirrors it.
+    pub to: String,
+}
+
+pub fn plan(ws: &Workspace) -> Plan {
+    let libs: Vec<&Project> = ws.projects.iter().filter(|p| p.kind == Kind::Lib).collect();
+    let mut notes = Vec::new();
+    let (watch_paths, watch_why) = watch_paths(ws, &libs, &mut notes);
+    let (build_command, build_why) = build(ws, &libs, &mut notes);
+    let mut require = Vec::new();
+    let mut changes = Vec::new();
+    for lib in libs.iter().filter(|l| l.project_file.is_some()) {
+        let Some(target) = &lib.build else { continue };
+        let sub = target
+            .devloop_output
+            .as_deref()
+            .and_then(|path| under(path, OUTPUT))
+            .or_else(|| target.output_path.as_deref().and_then(|p| under(p, TARGET)));
+        let Some(sub) = sub else {
+            notes.push(match &target.output_path {
+                Some(at) => format!(
+                    "{}: its build writes to {at}, outside {TARGET}: devloop will not promote it",
+                    lib.name
+                ),
+                None => format!(
+                    "{}: its build target has no outputPath option: make it write under {OUTPUT}",
+                    lib.name
+                ),
+            });
+            continue;
+        };
+        if target.devloop_output.is_none() {
+            changes.push(Change {
+                project_file: lib.project_file.clone().unwrap_or_default(),
+                lib: lib.name.clone(),
+                executor: target.executor.clone().unwrap_or_else(|| "?".into()),
+                from: target.output_path.clone().unwrap_or_default(),
+                to: join(OUTPUT, &sub),
+            });
+        }
+        require.extend(entry(lib, &sub));
+    }
+    let processes = processes(ws);
+    Plan {
+        watch_paths,
+        watch_why,
+        build_command,
+        build_why,
+        require,
+        processes,
+        changes,
+        notes,
+    }
+}
+
+/// The libs' folders (the whole libs directory when they all live there).
+fn watch_paths(
+    ws: &Workspace,
+    libs: &[&Project],
+    notes: &mut Vec<String>,
+) -> (Vec<String>, String) {
+    let mut paths: Vec<String> = libs
+        .iter()
+        .map(|lib| match lib.dir.starts_with(&ws.layout.libs_dir) {
+            true => ws.layout.libs_dir.clone(),
+            false => lib.dir.to_string_lossy().into_owned(),
+        })
+        .filter(|path| !path.is_empty())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    if paths.is_empty() {
+        paths.push(ws.layout.libs_dir.clone());
+    }
+    for path in &paths {
+        if !ws.root.join(path).is_dir() {
+            notes.push(format!(
+                "{path} does not exist: create it or edit watch.paths (`devloop check` fails until then)"
+            ));
+        }
+    }
+    if libs.is_empty() {
+        let why = format!("No libs found: {} is a guess, edit to taste.", paths[0]);
+        return (paths, why);
+    }
+    let why = format!(
+        "The sources of {} lib(s): a change here rebuilds and promotes.",
+        libs.len()
+    );
+    (paths, why)
+}
+
+fn build(ws: &Workspace, libs: &[&Project], notes: &mut Vec<String>) -> (String, String) {
+    let nx_libs: Vec<&Project> = libs
+        .iter()
+        .copied()
+        .filter(|l| l.project_file.is_some())
+        .collect();
+    let mut buildable: Vec<&str> = nx_libs
+        .iter()
+        .filter(|l| l.build.is_some())
+        .map(|l| l.name.as_str())
+        .collect();
+    if buildable.is_empty() && !nx_libs.is_empty() {
+        // nx plugins may infer build targets that no project.json shows.
+        notes.push(
+            "no lib's project.json has a build target: all nx libs are listed in build.command"
+                .into(),
+        );
+        buildable = nx_libs.iter().map(|l| l.name.as_str()).collect();
+    }
+    if ws.nx && !buildable.is_empty() {
+        let command = format!(
+            "{} run-many --target=build --projects={} --configuration={CONFIGURATION}",
+            ws.pm.nx(),
+            buildable.join(",")
+        );
+        let why = format!(
+            "nx builds the libs; their `{CONFIGURATION}` configuration writes under build.output."
+        );
+        return (command, why);
+    }
+    if ws.root_build.is_some() {
+        let why = "The root package.json build script: make it write under build.output.";
+        return (ws.pm.run("build"), why.to_string());
+    }
+    let scripted: Vec<String> = libs
+        .iter()
+        .filter(|l| l.build_script && !l.dir.as_os_str().is_empty())
+        .map(|l| format!("cd {} && {}", l.dir.display(), ws.pm.run("build")))
+        .collect();
+    if !scripted.is_empty() {
+        let command = match scripted.as_slice() {
+            [one] => one.clone(),
+            many => many
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" && "),
+        };
+        let why = format!("Each lib's build script in turn: make each write under {OUTPUT}/<lib>.");
+        return (command, why);
+    }
+    notes.push("no build found (no nx libs, no build scripts): edit build.command".into());
+    let command = "echo 'set build.command in watch.toml' >&2; exit 1".to_string();
+    (
+        command,
+        "Nothing to build was found: replace this with your build.".into(),
+    )
+}
+
+/// The file a lib's build writes for its entry point, relative to build.output,
+/// for the executors whose layout is known.
+fn entry(lib: &Project, sub: &str) -> Option<String> {
+    let target = lib.build.as_ref()?;
+    let main = Path::new(target.main.as_deref()?);
+    let executor = target.executor.as_deref()?;
+    let js = |path: &Path| path.with_extension("js").to_string_lossy().into_owned();
+    let file = if executor.ends_with(":tsc") || executor.ends_with(":swc") {
+        // tsc and swc keep the folders below the project root.
+        js(main.strip_prefix(&lib.dir).ok()?)
+    } else if executor.ends_with(":esbuild") {
+        // esbuild bundles into one file named after the entry point.
+        match &target.output_file_name {
+            Some(name) => name.clone(),
+            None => js(Path::new(main.file_name()?)),
+        }
+    } else {
+        return None;
+    };
+    Some(join(sub, &file))
+}
+
+fn processes(ws: &Workspace) -> Vec<ProcessPlan> {
+    let mut taken: Vec<String> = vec!["build".into(), "devloop".into()];
+    let mut out = Vec::new();
+    for app in ws.projects.iter().filter(|p| p.kind == Kind::App) {
+        let (command, cwd, port, why) = if let Some(serve) = &app.serve {
+            let command = format!("{} serve {}", ws.pm.nx(), app.name);
+            let executor = serve.executor.as_deref().unwrap_or("a command");
+            (
+                command,
+                None,
+                serve.port,
+                format!("nx serve target ({executor})."),
+            )
+        } else if let Some(script) = &app.script {
+            let cwd = app.dir.to_string_lossy().into_owned();
+            let why = format!("The `{}` script of {cwd}/package.json.", script.name);
+            let cwd = (!cwd.is_empty()).then_some(cwd);
+            (ws.pm.run(&script.name), cwd, guess_port(&script.text), why)
+        } else {
+            continue;
+        };
+        let name = unique(process_name(app), &taken);
+        taken.push(name.clone());
+        out.push(ProcessPlan {
+            name,
+            command,
+            cwd,
+            port,
+            why,
+        });
+    }
+    out
+}
+
+/// A watch.toml process name from a project name: `@org/web` becomes `web`;
+/// a reserved or empty one becomes the folder's name.
+fn process_name(app: &Project) -> String {
+    let clean = |text: &str| -> String {
+        let last = text.rsplit('/').next().unwrap_or(text);
+        last.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let usable =
+        |name: &String| !name.trim_matches('-').is_empty() && name != "build" && name != "devloop";
+    let folder = app.dir.file_name().map(|f| clean(&f.to_string_lossy()));
+    [Some(clean(&app.name)), folder]
+        .into_iter()
+        .flatten()
+        .find(usable)
+        .unwrap_or_else(|| "app".into())
+}
+
+fn unique(name: String, taken: &[String]) -> String {
+    let mut candidate = name.clone();
+    let mut n = 1;
+    while taken.contains(&candidate) {
+        n += 1;
+        candidate = format!("{name}-{n}");
+    }
+    candidate
+}
+
+/// `path` relative to `dir` when it is inside it ("" for `dir` itself).
+fn under(path: &str, dir: &str) -> Option<String> {
+    let rest = Path::new(path).strip_prefix(dir).ok()?;
+    Some(rest.to_string_lossy().into_owned())
+}
+
+fn join(dir: &str, rest: &str) -> String {
+    if rest.is_empty() {
+        dir.to_string()
+    } else {
+        format!("{dir}/{rest}")
+    }
+}

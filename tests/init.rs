@@ -1,0 +1,306 @@
+//! `devloop init` on temporary workspaces: what it writes for an nx workspace
+//! and for a package.json-scripts one, that `devloop check` accepts it, that it
+//! never overwrites a file unless forced, and that broken JSON is only a warning.
+
+mod common;
+
+use common::Workspace;
+use std::process::{Command, Output, Stdio};
+
+/// A workspace (with `libs/`) and no watch.toml yet.
+fn workspace() -> Workspace {
+    let workspace = Workspace::new("");
+    std::fs::remove_file(workspace.config()).unwrap();
+    workspace
+}
+
+/// `devloop init ARGS` run in the workspace, as a user would.
+fn init(workspace: &Workspace, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_devloop"))
+        .arg("init")
+        .args(args)
+        .current_dir(workspace.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run devloop init")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// An executable that does nothing, where `devloop check` looks first.
+fn stub_program(workspace: &Workspace, name: &str) {
+    let path = workspace.path().join("node_modules/.bin").join(name);
+    workspace.write(&format!("node_modules/.bin/{name}"), "#!/bin/sh\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn nx_lib(workspace: &Workspace, name: &str) {
+    workspace.write(
+        &format!("libs/{name}/project.json"),
+        &format!(
+            r#"{{
+  "name": "{name}",
+  "projectType": "library",
+  "targets": {{
+    "build": {{
+      "executor": "@nx/js:tsc",
+      "outputs": ["{{options.outputPath}}"],
+      "options": {{
+        "outputPath": "dist/libs/{name}",
+        "main": "libs/{name}/src/index.ts",
+        "tsConfig": "libs/{name}/tsconfig.lib.json"
+      }}
+    }}
+  }}
+}}"#
+        ),
+    );
+}
+
+fn nx_app(workspace: &Workspace, name: &str, options: &str) {
+    workspace.write(
+        &format!("apps/{name}/project.json"),
+        &format!(
+            r#"{{ "name": "{name}", "projectType": "application",
+  "targets": {{ "serve": {{ "executor": "@nx/js:node", "options": {options} }} }} }}"#
+        ),
+    );
+}
+
+fn written(workspace: &Workspace) -> toml::Table {
+    let text = workspace.read("watch.toml");
+    toml::from_str(&text).unwrap_or_else(|e| panic!("watch.toml is not TOML ({e}):\n{text}"))
+}
+
+#[test]
+fn an_nx_workspace_gets_its_libs_built_apps_served_and_project_json_changes() {
+    let workspace = workspace();
+    workspace.write("nx.json", "{}");
+    workspace.write("pnpm-lock.yaml", "lockfileVersion: '9.0'\n");
+    workspace.write("package.json", r#"{ "name": "acme", "private": true }"#);
+    nx_lib(&workspace, "shared");
+    nx_lib(&workspace, "data");
+    nx_app(&workspace, "web", r#"{ "port": 4200 }"#);
+    nx_app(&workspace, "api", r#"{ "buildTarget": "api:build" }"#);
+
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 0);
+    let config = written(&workspace);
+    assert_eq!(config["watch"]["paths"], toml::Value::from(vec!["libs"]));
+    assert_eq!(
+        config["build"]["command"].as_str(),
+        Some("pnpm nx run-many --target=build --projects=data,shared --configuration=devloop")
+    );
+    assert_eq!(config["build"]["output"].as_str(), Some("tmp/libs-out"));
+    assert_eq!(config["promote"]["target"].as_str(), Some("dist/libs"));
+    assert_eq!(
+        config["promote"]["require"],
+        toml::Value::from(vec!["data/src/index.js", "shared/src/index.js"])
+    );
+    for app in ["web", "api"] {
+        let process = &config["process"][app];
+        let expected = format!("pnpm nx serve {app}");
+        assert_eq!(process["command"].as_str(), Some(expected.as_str()));
+        assert_eq!(process["after"], toml::Value::from(vec!["build"]));
+        assert_eq!(process["restart"].as_str(), Some("always"));
+        assert!(process.get("port").is_none(), "ports stay commented out");
+    }
+    let file = workspace.read("watch.toml");
+    assert!(
+        file.contains("# port = 4200"),
+        "web's port is suggested:\n{file}"
+    );
+
+    let stdout = text(&out.stdout);
+    for lib in ["shared", "data"] {
+        assert!(
+            stdout.contains(&format!("libs/{lib}/project.json")),
+            "{stdout}"
+        );
+        let block = format!("\"devloop\": {{ \"outputPath\": \"tmp/libs-out/{lib}\" }}");
+        assert!(stdout.contains(&block), "no change for {lib}:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("delete outputPath before building"),
+        "{stdout}"
+    );
+
+    stub_program(&workspace, "pnpm");
+    let check = workspace.run(&["check"]);
+    assert_exit(&check, 0);
+    assert!(text(&check.stdout).trim_end().ends_with("ok"));
+}
+
+#[test]
+fn a_lib_that_already_has_the_devloop_configuration_needs_no_change() {
+    let workspace = workspace();
+    workspace.write("nx.json", "{}");
+    workspace.write(
+        "libs/shared/project.json",
+        r#"{ "name": "shared", "targets": { "build": { "executor": "@nx/js:tsc",
+          "options": { "outputPath": "dist/libs/shared", "main": "libs/shared/src/index.ts" },
+          "configurations": { "devloop": { "outputPath": "tmp/libs-out/shared" } } } } }"#,
+    );
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("add to targets.build"), "{stdout}");
+    assert!(
+        stdout.contains("npx nx run-many"),
+        "npm is the default:\n{stdout}"
+    );
+    assert_eq!(
+        written(&workspace)["promote"]["require"],
+        toml::Value::from(vec!["shared/src/index.js"])
+    );
+}
+
+#[test]
+fn package_json_scripts_become_processes_with_their_cwd() {
+    let workspace = workspace();
+    workspace.write("package-lock.json", "{}");
+    workspace.write(
+        "package.json",
+        r#"{ "workspaces": ["apps/*", "libs/*"], "scripts": { "build": "node build.js" } }"#,
+    );
+    workspace.write("libs/ui/package.json", r#"{ "name": "@acme/ui" }"#);
+    workspace.write(
+        "apps/web/package.json",
+        r#"{ "name": "@acme/web", "scripts": { "dev": "PORT=3000 node server.js", "start": "node server.js" } }"#,
+    );
+
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 0);
+    let config = written(&workspace);
+    assert_eq!(config["watch"]["paths"], toml::Value::from(vec!["libs"]));
+    assert_eq!(config["build"]["command"].as_str(), Some("npm run build"));
+    let web = &config["process"]["web"];
+    assert_eq!(web["command"].as_str(), Some("npm run dev"));
+    assert_eq!(web["cwd"].as_str(), Some("apps/web"));
+    assert_eq!(web["after"], toml::Value::from(vec!["build"]));
+    assert!(workspace.read("watch.toml").contains("# port = 3000"));
+
+    stub_program(&workspace, "npm");
+    assert_exit(&workspace.run(&["check"]), 0);
+}
+
+#[test]
+fn an_existing_file_is_never_overwritten_unless_forced() {
+    let workspace = workspace();
+    workspace.write("watch.toml", "# mine\n");
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 2);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("watch.toml already exists"), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(workspace.read("watch.toml"), "# mine\n");
+
+    assert_exit(&init(&workspace, &["--force"]), 0);
+    let replaced = workspace.read("watch.toml");
+    assert!(
+        replaced.starts_with("# devloop configuration"),
+        "{replaced}"
+    );
+    assert!(!workspace.path().join("watch.toml.devloop-init").exists());
+}
+
+#[test]
+fn config_names_the_file_to_write() {
+    let workspace = workspace();
+    assert_exit(&init(&workspace, &["-c", "dev.toml"]), 0);
+    assert!(workspace.read("dev.toml").contains("[build]"));
+    assert!(!workspace.config().exists());
+    assert_exit(&init(&workspace, &["-c", "dev.toml"]), 2);
+}
+
+#[test]
+fn malformed_json_is_reported_and_skipped() {
+    let workspace = workspace();
+    workspace.write("nx.json", "{}");
+    nx_lib(&workspace, "good");
+    workspace.write(
+        "libs/bad/project.json",
+        "{\n  \"name\": \"bad\",\n  \"targets\": }\n",
+    );
+    workspace.write("libs/odd/project.json", "[1, 2]");
+    workspace.write(
+        "libs/typed/project.json",
+        r#"{ "name": 5, "targets": { "build": { "executor": 1, "options": { "outputPath": [] } } } }"#,
+    );
+    workspace.write("apps/web/package.json", "{ \"scripts\": ");
+    workspace.write("package.json", "\u{0}not json");
+
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 0);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("libs/bad/project.json:3:14: not valid JSON"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("libs/odd/project.json: not a JSON object"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("apps/web/package.json:1:"), "{stderr}");
+    assert!(
+        stderr.contains("package.json:1:1: not valid JSON"),
+        "{stderr}"
+    );
+    let config = written(&workspace);
+    let command = config["build"]["command"].as_str().unwrap_or_default();
+    assert!(command.contains("--projects=good"), "{command}");
+}
+
+#[test]
+fn pnpm_workspace_packages_are_watched_and_built_one_by_one() {
+    let workspace = workspace();
+    workspace.write("pnpm-lock.yaml", "");
+    workspace.write("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n");
+    workspace.write("package.json", r#"{ "name": "root" }"#);
+    workspace.write(
+        "packages/core/package.json",
+        r#"{ "scripts": { "build": "tsc" } }"#,
+    );
+    workspace.write(
+        "packages/ui/package.json",
+        r#"{ "scripts": { "build": "tsc" } }"#,
+    );
+    // A package named like a reserved process name falls back to its folder.
+    workspace.write(
+        "packages/api/package.json",
+        r#"{ "name": "build", "scripts": { "start": "node --port 8080 a.js" } }"#,
+    );
+
+    assert_exit(&init(&workspace, &[]), 0);
+    let config = written(&workspace);
+    assert_eq!(
+        config["watch"]["paths"],
+        toml::Value::from(vec!["packages/core", "packages/ui"])
+    );
+    assert_eq!(
+        config["build"]["command"].as_str(),
+        Some("(cd packages/core && pnpm run build) && (cd packages/ui && pnpm run build)")
+    );
+    let api = &config["process"]["api"];
+    assert_eq!(api["command"].as_str(), Some("pnpm run start"));
+    assert_eq!(api["cwd"].as_str(), Some("packages/api"));
+    assert!(workspace.read("watch.toml").contains("# port = 8080"));
+}
