@@ -20,15 +20,26 @@ pub struct ProbeDir {
     pub cwd: PathBuf,
 }
 
-/// Probes now, then every `interval`, sending each result, until the
-/// receiver is gone (the run ended).
+/// How often a process that has not passed yet is probed: a server is
+/// usually up within a fraction of a second, and "ready" should say so.
+const STARTING_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Probes now, then every `interval` (more often until the first pass),
+/// sending each result, until the receiver is gone (the run ended).
 pub async fn watch(health: Health, dir: ProbeDir, results: mpsc::Sender<bool>) {
+    let mut passed = false;
     loop {
         let healthy = check(&health.probe, health.timeout, &dir).await.is_ok();
         if results.send(healthy).await.is_err() {
             return;
         }
-        tokio::time::sleep(health.interval).await;
+        passed |= healthy;
+        let wait = if passed {
+            health.interval
+        } else {
+            health.interval.min(STARTING_INTERVAL)
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 
