@@ -2,13 +2,13 @@
 //! line, a timeout, and cancellation that takes the whole group down.
 
 use crate::event::{BuildStatus, Event, Stamped, Stream};
-use crate::lines::LineSplitter;
+use crate::lines::forward_lines;
 use crate::proc::{shell, spawn, terminate_group};
 use crate::supervise::leftovers::{BUILD_FILE, Records, record_of};
 use rustix::process::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -109,35 +109,14 @@ async fn drain(reader: JoinHandle<()>) {
 }
 
 fn stream(
-    mut pipe: impl AsyncRead + Unpin + Send + 'static,
+    pipe: impl AsyncRead + Unpin + Send + 'static,
     stream: Stream,
     build: u64,
     events: mpsc::Sender<Stamped>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut splitter = LineSplitter::default();
-        let mut buffer = vec![0u8; 8192];
-        let mut lines = Vec::new();
-        loop {
-            let read = pipe.read(&mut buffer).await.unwrap_or(0);
-            if read == 0 {
-                lines.extend(splitter.finish());
-            } else {
-                splitter.push(&buffer[..read], |line| lines.push(line));
-            }
-            for line in lines.drain(..) {
-                let event = Event::BuildOutput {
-                    build,
-                    stream,
-                    line,
-                };
-                if events.send(Stamped::now(event)).await.is_err() {
-                    return;
-                }
-            }
-            if read == 0 {
-                return;
-            }
-        }
+    forward_lines(pipe, events, move |line| Event::BuildOutput {
+        build,
+        stream,
+        line,
     })
 }

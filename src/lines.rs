@@ -3,6 +3,41 @@
 //! carriage return not followed by a newline starts the line over, as it does
 //! on a terminal, so progress bars end as their last state, not a flood.
 
+use crate::event::{Event, Stamped};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Reads a child's pipe to its end, sending one event per line (made by
+/// `event`); stops early if the events' receiver is gone.
+pub fn forward_lines(
+    mut pipe: impl AsyncRead + Unpin + Send + 'static,
+    events: mpsc::Sender<Stamped>,
+    event: impl Fn(String) -> Event + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut splitter = LineSplitter::default();
+        let mut buffer = vec![0u8; 8192];
+        let mut lines = Vec::new();
+        loop {
+            let read = pipe.read(&mut buffer).await.unwrap_or(0);
+            if read == 0 {
+                lines.extend(splitter.finish());
+            } else {
+                splitter.push(&buffer[..read], |line| lines.push(line));
+            }
+            for line in lines.drain(..) {
+                if events.send(Stamped::now(event(line))).await.is_err() {
+                    return;
+                }
+            }
+            if read == 0 {
+                return;
+            }
+        }
+    })
+}
+
 /// Longest line kept, in bytes; a minified bundle on one line must not grow memory.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
 

@@ -11,19 +11,16 @@ use tokio::sync::{mpsc, oneshot};
 
 /// One build and its promotion; true when both succeeded.
 pub async fn build(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
-    let emit = |event| {
-        let events = events.clone();
-        async move {
-            let _ = events.send(Stamped::now(event)).await;
-        }
-    };
     for event in recover(config).await {
-        emit(event).await;
+        emit(&events, event).await;
     }
-    emit(Event::BuildStarted {
-        build: 1,
-        reason: BuildReason::Manual,
-    })
+    emit(
+        &events,
+        Event::BuildStarted {
+            build: 1,
+            reason: BuildReason::Manual,
+        },
+    )
     .await;
     let (cancel, cancelled) = oneshot::channel();
     cancel_on_signal(cancel);
@@ -35,12 +32,15 @@ pub async fn build(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
         state_dir: config.state_dir(),
     };
     let outcome = run_build(request, events.clone(), cancelled).await;
-    emit(Event::BuildFinished {
-        build: 1,
-        status: outcome.status,
-        exit_code: outcome.exit_code,
-        ms: outcome.ms,
-    })
+    emit(
+        &events,
+        Event::BuildFinished {
+            build: 1,
+            status: outcome.status,
+            exit_code: outcome.exit_code,
+            ms: outcome.ms,
+        },
+    )
     .await;
     if outcome.status != BuildStatus::Ok {
         return false;
@@ -50,17 +50,21 @@ pub async fn build(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
     };
     match crate::engine::run_promotion(spec).await {
         Ok(promotion) => {
-            emit(promoted_event(1, &promotion, &config.root)).await;
+            emit(&events, promoted_event(1, &promotion, &config.root)).await;
             if let Some(notice) = fallback_notice(&promotion) {
-                emit(notice).await;
+                emit(&events, notice).await;
             }
             true
         }
         Err(reason) => {
-            emit(Event::PromoteFailed { build: 1, reason }).await;
+            emit(&events, Event::PromoteFailed { build: 1, reason }).await;
             false
         }
     }
+}
+
+async fn emit(events: &mpsc::Sender<Stamped>, event: Event) {
+    let _ = events.send(Stamped::now(event)).await;
 }
 
 /// SIGINT or SIGTERM cancels the build (its whole group).
@@ -82,19 +86,16 @@ fn cancel_on_signal(cancel: oneshot::Sender<()>) {
 
 /// Swaps the previous generation back in; true when one was put in place.
 pub async fn rollback(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
-    let emit = |event| {
-        let events = events.clone();
-        async move {
-            let _ = events.send(Stamped::now(event)).await;
-        }
-    };
     for event in recover(config).await {
-        emit(event).await;
+        emit(&events, event).await;
     }
     let Some(promote) = &config.promote else {
-        emit(Event::Error {
-            message: "nothing to roll back: watch.toml has no [promote] section".into(),
-        })
+        emit(
+            &events,
+            Event::Error {
+                message: "nothing to roll back: watch.toml has no [promote] section".into(),
+            },
+        )
         .await;
         return false;
     };
@@ -102,27 +103,36 @@ pub async fn rollback(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
     let result = tokio::task::spawn_blocking(move || promote::rollback(&target)).await;
     match result {
         Ok(Ok(generation)) => {
-            emit(Event::RolledBack { generation }).await;
+            emit(&events, Event::RolledBack { generation }).await;
             true
         }
         Ok(Err(error @ PromoteError::NoPreviousGeneration { .. })) => {
-            emit(Event::Error {
-                message: error.to_string(),
-            })
+            emit(
+                &events,
+                Event::Error {
+                    message: error.to_string(),
+                },
+            )
             .await;
             false
         }
         Ok(Err(error)) => {
-            emit(Event::Error {
-                message: format!("rollback failed: {error}"),
-            })
+            emit(
+                &events,
+                Event::Error {
+                    message: format!("rollback failed: {error}"),
+                },
+            )
             .await;
             false
         }
         Err(error) => {
-            emit(Event::Error {
-                message: format!("rollback stopped unexpectedly: {error}"),
-            })
+            emit(
+                &events,
+                Event::Error {
+                    message: format!("rollback stopped unexpectedly: {error}"),
+                },
+            )
             .await;
             false
         }

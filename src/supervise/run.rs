@@ -8,12 +8,12 @@ use super::health::{ProbeDir, watch};
 use super::leftovers::record_of;
 use crate::config::ProcessConfig;
 use crate::event::{Event, Stream};
-use crate::lines::LineSplitter;
+use crate::lines::forward_lines;
 use crate::proc::{shell, spawn, terminate_group};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -157,42 +157,17 @@ fn signal_name(number: i32) -> String {
 }
 
 fn stream(
-    mut pipe: impl AsyncRead + Unpin + Send + 'static,
+    pipe: impl AsyncRead + Unpin + Send + 'static,
     stream: Stream,
     process: &str,
     shared: &Shared,
 ) -> JoinHandle<()> {
     let process = process.to_string();
-    let events = shared.events.clone();
-    tokio::spawn(async move {
-        let mut splitter = LineSplitter::default();
-        let mut buffer = vec![0u8; 8192];
-        let mut lines = Vec::new();
-        loop {
-            let read = pipe.read(&mut buffer).await.unwrap_or(0);
-            if read == 0 {
-                lines.extend(splitter.finish());
-            } else {
-                splitter.push(&buffer[..read], |line| lines.push(line));
-            }
-            for line in lines.drain(..) {
-                let process = process.clone();
-                let event = Event::ProcessOutput {
-                    process,
-                    stream,
-                    line,
-                };
-                if events
-                    .send(crate::event::Stamped::now(event))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            if read == 0 {
-                return;
-            }
+    forward_lines(pipe, shared.events.clone(), move |line| {
+        Event::ProcessOutput {
+            process: process.clone(),
+            stream,
+            line,
         }
     })
 }
