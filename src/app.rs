@@ -125,10 +125,14 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     });
     // Stdin's reader thread may be blocked in read(2): do not wait for it.
     runtime.shutdown_background();
-    let _ = sink.join();
+    let sink_crashed = sink.join().is_err();
     match result {
-        Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(EXIT_FAILED, &message),
+        Ok(()) if sink_crashed => fail(
+            EXIT_FAILED,
+            "the output stopped unexpectedly (see the panic above); every process was stopped",
+        ),
+        Ok(()) => ExitCode::SUCCESS,
     }
 }
 
@@ -158,6 +162,9 @@ async fn forward_actions(mut actions: mpsc::Receiver<ui::UiAction>, inbox: mpsc:
             return;
         }
     }
+    // The TUI is gone without asking to quit (it crashed): stop everything.
+    let reason = "the terminal UI stopped".to_string();
+    let _ = inbox.send(Input::Command(Command::Quit { reason })).await;
 }
 
 /// SIGINT and SIGTERM become a graceful quit.

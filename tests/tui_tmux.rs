@@ -13,13 +13,20 @@ struct Tmux {
 
 impl Tmux {
     fn start(workspace: &Workspace, width: u16, height: u16) -> Option<Tmux> {
+        Tmux::start_with(workspace, width, height, "")
+    }
+
+    /// `env` is put before the command, like `NAME=value`.
+    fn start_with(workspace: &Workspace, width: u16, height: u16, env: &str) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             eprintln!("skipped: tmux is not installed");
             return None;
         }
-        let socket = format!("devloop-test-{}", std::process::id());
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let session = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("devloop-test-{}-{session}", std::process::id());
         let script = format!(
-            "{} -c {}; echo EXIT=$?; sleep 600",
+            "{env} {} -c {}; echo EXIT=$?; sleep 600",
             env!("CARGO_BIN_EXE_devloop"),
             workspace.config().display()
         );
@@ -151,5 +158,41 @@ fn the_tui_shows_panes_zooms_restarts_and_quits_cleanly() {
     assert!(
         !tmux.alternate_screen(),
         "the terminal was left on the alternate screen"
+    );
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_stops_every_process() {
+    let processes = "[process.web]\ncommand = \"echo web-up; sleep 600\"\n";
+    let workspace = Workspace::new(&format!("{}\n{processes}", config_with_build("true")));
+    let Some(tmux) = Tmux::start_with(&workspace, 100, 30, "DEVLOOP_TEST_PANIC=1 RUST_BACKTRACE=0")
+    else {
+        return;
+    };
+    let screen = tmux.wait_for("web ✔ ready · pid ");
+    let pid: u32 = screen
+        .split("web ✔ ready · pid ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .expect("the web pane names its pid");
+    assert!(common::alive(pid));
+    tmux.keys(&["P"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(
+        screen.contains("EXIT=1"),
+        "a crash must not exit 0:\n{screen}"
+    );
+    assert!(
+        screen.contains("panic requested with DEVLOOP_TEST_PANIC"),
+        "{screen}"
+    );
+    assert!(
+        !tmux.alternate_screen(),
+        "the panic left the terminal on the alternate screen"
+    );
+    assert!(
+        !common::alive(pid),
+        "web (pid {pid}) outlived the crashed devloop"
     );
 }

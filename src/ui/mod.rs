@@ -72,6 +72,7 @@ async fn run(
             Some(event) = terminal_events.recv() => {
                 match event {
                     TermEvent::Key(key) => {
+                        test_panic(&key);
                         if let Some(action) = input::handle_key(&mut app, key) {
                             let _ = actions.send(action).await;
                         }
@@ -112,6 +113,16 @@ async fn run(
         }
     }
     drop(guard);
+}
+
+/// With DEVLOOP_TEST_PANIC set, `P` panics: the tests' way to show that a
+/// panic restores the terminal and stops every process.
+fn test_panic(key: &crossterm::event::KeyEvent) {
+    if key.code == crossterm::event::KeyCode::Char('P')
+        && std::env::var_os("DEVLOOP_TEST_PANIC").is_some()
+    {
+        panic!("panic requested with DEVLOOP_TEST_PANIC");
+    }
 }
 
 #[cfg(test)]
