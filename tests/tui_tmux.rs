@@ -196,3 +196,29 @@ fn a_panic_restores_the_terminal_and_stops_every_process() {
         "web (pid {pid}) outlived the crashed devloop"
     );
 }
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits_zero() {
+    let workspace = Workspace::new(&config_with_build("true"));
+    let Some(tmux) = Tmux::start(&workspace, 100, 30) else {
+        return;
+    };
+    tmux.wait_for("build #1 ✔ ok");
+    let shell = tmux.tmux(&["display-message", "-p", "#{pane_pid}"]);
+    let shell = shell.trim();
+    let children =
+        std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap_or_default();
+    let devloop: i32 = children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("devloop's pid");
+    assert!(tmux.alternate_screen());
+    unsafe { libc::kill(devloop, libc::SIGTERM) };
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !tmux.alternate_screen(),
+        "SIGTERM left the terminal on the alternate screen"
+    );
+}
