@@ -112,7 +112,7 @@ impl Config {
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(file).map_err(|e| {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                " (give another with --config)"
+                " (write one with `devloop init`, or name another with --config)"
             } else {
                 ""
             };
