@@ -49,7 +49,7 @@ fn nx_builds_under_devloop_never_break_a_reader_of_dist_libs_and_the_naive_loop_
     let (Ok(node), Ok(npm)) = (which::which("node"), which::which("npm")) else {
         eprintln!(
             "SKIPPED e2e_nx: node and npm are needed on PATH for the end-to-end test with \
-             real nx and TypeScript (.ci/run installs them); the test passes without running"
+             real nx and TypeScript (Node.js 20 was used); the test passes without running"
         );
         return;
     };
