@@ -297,3 +297,31 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
 pub fn config_with_processes(build: &str, processes: &str) -> String {
     format!("{}\n{processes}", config_with_build(build))
 }
+
+impl Devloop {
+    /// Like `wait_for`, with a limit of the caller's: for builds by real,
+    /// slow tools (nx), where `EVENT_TIMEOUT` would be too tight on a
+    /// loaded machine.
+    pub fn wait_for_within(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let event: Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                    self.seen.push(event.clone());
+                    if matches(&event) {
+                        return event;
+                    }
+                }
+                Err(_) => panic!("no {what} within {limit:?}; saw:\n{}", self.dump()),
+            }
+        }
+    }
+}
