@@ -134,6 +134,17 @@ pub struct Workspace {
     pub warnings: Vec<String>,
 }
 
+impl Workspace {
+    /// "an nx workspace" or "a workspace", for the header and the report.
+    pub fn description(&self) -> &'static str {
+        if self.nx {
+            "an nx workspace"
+        } else {
+            "a workspace"
+        }
+    }
+}
+
 /// Looks at the workspace in `root`; never fails, warns instead.
 pub fn detect(root: &Path) -> Workspace {
     let mut warnings = Vec::new();

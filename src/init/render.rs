@@ -18,11 +18,7 @@ pub fn render(ws: &Workspace, plan: &Plan) -> String {
 }
 
 fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result {
-    let kind = if ws.nx {
-        "an nx workspace"
-    } else {
-        "a workspace"
-    };
+    let kind = ws.description();
     writeln!(
         out,
         "# devloop configuration, written by `devloop init` for {kind} using {} ({}).",

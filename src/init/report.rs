@@ -14,11 +14,7 @@ pub fn report(ws: &Workspace, plan: &Plan, file: &Path) -> String {
 }
 
 fn write_all(ws: &Workspace, plan: &Plan, file: &Path, out: &mut String) -> std::fmt::Result {
-    let kind = if ws.nx {
-        "an nx workspace"
-    } else {
-        "a workspace"
-    };
+    let kind = ws.description();
     writeln!(
         out,
         "devloop init: {kind} using {} ({})",

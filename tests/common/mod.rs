@@ -112,22 +112,7 @@ impl Devloop {
     /// The next event (after those already seen) that `matches`, or a panic
     /// listing every event seen.
     pub fn wait_for(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + EVENT_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let event: Value = serde_json::from_str(&line)
-                        .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-                    assert!(event["ts"].is_string(), "event without ts: {line}");
-                    self.seen.push(event.clone());
-                    if matches(&event) {
-                        return event;
-                    }
-                }
-                Err(_) => panic!("no {what} within {EVENT_TIMEOUT:?}; saw:\n{}", self.dump()),
-            }
-        }
+        self.wait_for_within(EVENT_TIMEOUT, what, matches)
     }
 
     /// Waits for `event` whose fields include every pair of `fields`.
@@ -315,6 +300,7 @@ impl Devloop {
                 Ok(line) => {
                     let event: Value = serde_json::from_str(&line)
                         .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                    assert!(event["ts"].is_string(), "event without ts: {line}");
                     self.seen.push(event.clone());
                     if matches(&event) {
                         return event;
