@@ -152,6 +152,7 @@ async fn forward_actions(mut actions: mpsc::Receiver<ui::UiAction>, inbox: mpsc:
     while let Some(action) = actions.recv().await {
         let command = match action {
             ui::UiAction::Build => Command::Build,
+            ui::UiAction::Rollback => Command::Rollback,
             ui::UiAction::Quit => Command::Quit {
                 reason: "quit".into(),
             },

@@ -170,6 +170,8 @@ pub enum Command {
     Restart(String),
     /// `s NAME`: stop it if it runs, start it if it does not.
     Toggle(String),
+    /// `u` (undo): put the previous promoted generation back.
+    Rollback,
     Quit {
         reason: String,
     },
@@ -181,13 +183,14 @@ impl Command {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("b"), None) => Ok(Command::Build),
+            (Some("u" | "rollback"), None) => Ok(Command::Rollback),
             (Some("q"), None) => Ok(Command::Quit {
                 reason: "quit".into(),
             }),
             (Some("r"), Some(name)) if words.next().is_none() => Ok(Command::Restart(name.into())),
             (Some("s"), Some(name)) if words.next().is_none() => Ok(Command::Toggle(name.into())),
             _ => Err(format!(
-                "unknown command `{}`: b builds, r NAME restarts a process, s NAME stops or starts it, q quits",
+                "unknown command `{}`: b builds, u rolls back, r NAME restarts a process, s NAME stops or starts it, q quits",
                 line.trim()
             )),
         }
@@ -218,6 +221,8 @@ mod tests {
     #[test]
     fn stdin_commands() {
         assert_eq!(Command::parse_line("b\n"), Ok(Command::Build));
+        assert_eq!(Command::parse_line("u"), Ok(Command::Rollback));
+        assert_eq!(Command::parse_line("rollback"), Ok(Command::Rollback));
         assert!(matches!(
             Command::parse_line(" q "),
             Ok(Command::Quit { .. })

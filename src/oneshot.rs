@@ -3,9 +3,8 @@
 
 use crate::build::{BuildRequest, run_build};
 use crate::config::Config;
-use crate::engine::{fallback_notice, promote_spec, promoted_event, recover};
+use crate::engine::{fallback_notice, promote_spec, promoted_event, recover, roll_back};
 use crate::event::{BuildReason, BuildStatus, Event, Stamped};
-use crate::promote::{self, PromoteError};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
@@ -89,52 +88,8 @@ pub async fn rollback(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
     for event in recover(config).await {
         emit(&events, event).await;
     }
-    let Some(promote) = &config.promote else {
-        emit(
-            &events,
-            Event::Error {
-                message: "nothing to roll back: watch.toml has no [promote] section".into(),
-            },
-        )
-        .await;
-        return false;
-    };
-    let target = config.abs(&promote.target);
-    let result = tokio::task::spawn_blocking(move || promote::rollback(&target)).await;
-    match result {
-        Ok(Ok(generation)) => {
-            emit(&events, Event::RolledBack { generation }).await;
-            true
-        }
-        Ok(Err(error @ PromoteError::NoPreviousGeneration { .. })) => {
-            emit(
-                &events,
-                Event::Error {
-                    message: error.to_string(),
-                },
-            )
-            .await;
-            false
-        }
-        Ok(Err(error)) => {
-            emit(
-                &events,
-                Event::Error {
-                    message: format!("rollback failed: {error}"),
-                },
-            )
-            .await;
-            false
-        }
-        Err(error) => {
-            emit(
-                &events,
-                Event::Error {
-                    message: format!("rollback stopped unexpectedly: {error}"),
-                },
-            )
-            .await;
-            false
-        }
-    }
+    let event = roll_back(config).await;
+    let rolled_back = matches!(event, Event::RolledBack { .. });
+    emit(&events, event).await;
+    rolled_back
 }

@@ -294,3 +294,28 @@ fn sigkill_at_random_moments_never_leaves_a_partial_target() {
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
     eprintln!("{KILLS} kills over {span} µs; generations seen in place: {seen:?}");
 }
+
+#[test]
+fn u_on_stdin_rolls_back_while_running_and_the_next_change_builds() {
+    let workspace = workspace("");
+    write_generation(&workspace, "one", 4);
+    workspace.write("libs/a.ts", "v1");
+    let mut devloop = Devloop::start(&workspace);
+    devloop.wait_event("promoted", &[("build", json!(1)), ("generation", json!(1))]);
+    write_generation(&workspace, "two", 4);
+    workspace.write("libs/a.ts", "v2");
+    devloop.wait_event("promoted", &[("build", json!(2)), ("generation", json!(2))]);
+
+    devloop.send("u");
+    devloop.wait_event("rolled_back", &[("generation", json!(1))]);
+    assert_eq!(target_stamp(workspace.path(), 4), "one");
+
+    // The sources still say v2, which was built: after a rollback that must
+    // build again rather than count as "no change".
+    workspace.write("libs/a.ts", "v2");
+    let finished = devloop.wait_event("build_finished", &[("build", json!(3))]);
+    assert_eq!(finished["status"], json!("ok"), "{finished}");
+    devloop.wait_event("promoted", &[("build", json!(3))]);
+    assert_eq!(target_stamp(workspace.path(), 4), "two");
+    assert!(devloop.stop().success());
+}

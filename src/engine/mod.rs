@@ -6,7 +6,7 @@ mod promotion;
 mod schedule;
 
 pub use promotion::{
-    fallback_notice, promoted_event, recover, run as run_promotion, spec as promote_spec,
+    fallback_notice, promoted_event, recover, roll_back, run as run_promotion, spec as promote_spec,
 };
 pub use schedule::{Action, Schedule};
 
@@ -152,7 +152,26 @@ impl Engine {
             Input::Command(Command::Quit { reason }) => self.quit(reason),
             Input::Command(Command::Restart(name)) => self.supervisor.restart(&name),
             Input::Command(Command::Toggle(name)) => self.supervisor.toggle(&name),
+            Input::Command(Command::Rollback) => self.roll_back().await,
             Input::BuildDone(outcome) => self.build_done(outcome).await,
+        }
+    }
+
+    /// Puts the previous generation back while running; the servers get it
+    /// as they get a promotion (on_promote).
+    async fn roll_back(&mut self) {
+        if self.running.is_some() {
+            let message = "a build is running: roll back once it has finished".to_string();
+            self.emit(Event::Error { message }).await;
+            return;
+        }
+        let event = roll_back(&self.config).await;
+        let rolled_back = matches!(event, Event::RolledBack { .. });
+        self.emit(event).await;
+        if rolled_back {
+            // What is in place no longer matches the sources: the next change builds.
+            self.snapshot = Snapshot::default();
+            self.supervisor.promoted();
         }
     }
 

@@ -62,6 +62,28 @@ async fn recover_target(config: &Config) -> Vec<Event> {
     }
 }
 
+/// Swaps the previous generation back in: `rolled_back`, or an `error`
+/// saying why not (no `[promote]`, nothing older, an I/O failure).
+pub async fn roll_back(config: &Config) -> Event {
+    let Some(promote) = &config.promote else {
+        let message = "nothing to roll back: watch.toml has no [promote] section".to_string();
+        return Event::Error { message };
+    };
+    let target = config.abs(&promote.target);
+    match tokio::task::spawn_blocking(move || promote::rollback(&target)).await {
+        Ok(Ok(generation)) => Event::RolledBack { generation },
+        Ok(Err(error @ promote::PromoteError::NoPreviousGeneration { .. })) => Event::Error {
+            message: error.to_string(),
+        },
+        Ok(Err(error)) => Event::Error {
+            message: format!("rollback failed: {error}"),
+        },
+        Err(error) => Event::Error {
+            message: format!("rollback stopped unexpectedly: {error}"),
+        },
+    }
+}
+
 /// The `promoted` event, with the target as the user wrote it.
 pub fn promoted_event(build: u64, promotion: &Promotion, root: &Path) -> Event {
     let target = promotion

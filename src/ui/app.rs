@@ -11,6 +11,7 @@ use std::time::SystemTime;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiAction {
     Build,
+    Rollback,
     Restart(String),
     StartStop(String),
     Quit,

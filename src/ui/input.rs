@@ -50,6 +50,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<UiAction> {
             app.search.current = None;
         }
         KeyCode::Char('b') => return Some(UiAction::Build),
+        KeyCode::Char('u') => return Some(UiAction::Rollback),
         KeyCode::Char('r') => {
             return Some(selected_process(app).map_or(UiAction::Build, UiAction::Restart));
         }

@@ -193,6 +193,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     ("s", "stop or start the selected process"),
     ("b", "build now"),
+    ("u", "undo: put the previous promoted generation back"),
     (
         "PgUp, PgDn",
         "scroll (mouse wheel too); Home goes to the top",

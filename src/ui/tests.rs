@@ -282,3 +282,27 @@ fn the_mouse_selects_and_scrolls_the_pane_under_it() {
     super::input::handle_mouse(&mut app, mouse(MouseEventKind::ScrollDown, 3));
     assert!(app.panes[0].lines.following());
 }
+
+#[test]
+fn keys_become_engine_actions() {
+    use super::app::UiAction;
+    let mut app = app();
+    let mut press = |code| handle_key(&mut app, KeyEvent::new(code, KeyModifiers::NONE));
+    assert_eq!(press(KeyCode::Char('b')), Some(UiAction::Build));
+    assert_eq!(press(KeyCode::Char('u')), Some(UiAction::Rollback));
+    assert_eq!(
+        press(KeyCode::Char('r')),
+        Some(UiAction::Build),
+        "r on the build pane builds"
+    );
+    assert_eq!(press(KeyCode::Tab), None);
+    assert_eq!(
+        press(KeyCode::Char('r')),
+        Some(UiAction::Restart("web".into()))
+    );
+    assert_eq!(
+        press(KeyCode::Char('s')),
+        Some(UiAction::StartStop("web".into()))
+    );
+    assert_eq!(press(KeyCode::Char('q')), Some(UiAction::Quit));
+}
