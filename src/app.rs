@@ -22,29 +22,32 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_FAILED: u8 = 1;
 
 pub fn main(cli: Cli) -> ExitCode {
-    let command = cli.command.unwrap_or(CommandName::Run);
-    // init writes the configuration, so it cannot need one.
-    if let CommandName::Init { force } = command {
-        return crate::init::main(&cli.config_path(), force);
-    }
-    let config = match Config::load(&cli.config_path()) {
-        Ok(config) => config,
-        Err(error) => return fail(EXIT_USAGE, &error.to_string()),
-    };
-    match command {
-        // Handled above.
-        CommandName::Init { .. } => ExitCode::SUCCESS,
-        CommandName::Check => {
+    match cli.command.unwrap_or(CommandName::Run) {
+        // init writes the configuration, so it cannot need one.
+        CommandName::Init { force } => crate::init::main(&cli.config_path(), force),
+        CommandName::Check => with_config(&cli, |config| {
             println!("{}", describe(&config));
             ExitCode::SUCCESS
-        }
-        CommandName::Run => run(&cli, config),
-        CommandName::Build => one_job(&cli, config, |config, events| async move {
-            crate::oneshot::build(&config, events).await
         }),
-        CommandName::Rollback => one_job(&cli, config, |config, events| async move {
-            crate::oneshot::rollback(&config, events).await
+        CommandName::Run => with_config(&cli, |config| run(&cli, config)),
+        CommandName::Build => with_config(&cli, |config| {
+            one_job(&cli, config, |config, events| async move {
+                crate::oneshot::build(&config, events).await
+            })
         }),
+        CommandName::Rollback => with_config(&cli, |config| {
+            one_job(&cli, config, |config, events| async move {
+                crate::oneshot::rollback(&config, events).await
+            })
+        }),
+    }
+}
+
+/// Loads watch.toml and hands it to `command`, or exits 2 with the error.
+fn with_config(cli: &Cli, command: impl FnOnce(Config) -> ExitCode) -> ExitCode {
+    match Config::load(&cli.config_path()) {
+        Ok(config) => command(config),
+        Err(error) => fail(EXIT_USAGE, &error.to_string()),
     }
 }
 

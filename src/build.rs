@@ -30,6 +30,19 @@ pub struct BuildRequest {
     pub state_dir: PathBuf,
 }
 
+impl BuildRequest {
+    /// Build number `id` of the workspace's configured build.
+    pub fn new(id: u64, config: &crate::config::Config) -> BuildRequest {
+        BuildRequest {
+            id,
+            command: config.build.command.clone(),
+            root: config.root.clone(),
+            timeout: config.build.timeout,
+            state_dir: config.state_dir(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildOutcome {
     pub id: u64,

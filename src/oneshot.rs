@@ -23,13 +23,7 @@ pub async fn build(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
     .await;
     let (cancel, cancelled) = oneshot::channel();
     cancel_on_signal(cancel);
-    let request = BuildRequest {
-        id: 1,
-        command: config.build.command.clone(),
-        root: config.root.clone(),
-        timeout: config.build.timeout,
-        state_dir: config.state_dir(),
-    };
+    let request = BuildRequest::new(1, config);
     let outcome = run_build(request, events.clone(), cancelled).await;
     emit(
         &events,

@@ -71,10 +71,6 @@ impl Snapshot {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.hashes.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.hashes.is_empty()
     }

@@ -222,7 +222,8 @@ impl Engine {
                 }
                 Action::Start(reason) => match self.start(reason).await {
                     true => return,
-                    false => self.schedule.skipped(),
+                    // Skipped: as if it had finished.
+                    false => self.schedule.finished(),
                 },
             }
         }
@@ -250,13 +251,7 @@ impl Engine {
         }
         self.emit(Event::BuildStarted { build: id, reason }).await;
         let (cancel, cancelled) = oneshot::channel();
-        let request = BuildRequest {
-            id,
-            command: self.config.build.command.clone(),
-            root: self.config.root.clone(),
-            timeout: self.config.build.timeout,
-            state_dir: self.config.state_dir(),
-        };
+        let request = BuildRequest::new(id, &self.config);
         let events = self.events.clone();
         let inbox = self.inbox_tx.clone();
         let spec = promote_spec(&self.config);

@@ -56,18 +56,9 @@ impl Schedule {
         }
     }
 
-    /// The started build turned out not to be needed (its changes were no change).
-    pub fn skipped(&mut self) -> Action {
-        self.finished()
-    }
-
     /// Forget what waited (shutting down).
     pub fn clear(&mut self) {
         self.pending = None;
-    }
-
-    pub fn running(&self) -> bool {
-        self.running
     }
 }
 
@@ -89,7 +80,7 @@ mod tests {
             "one more build for all that waited"
         );
         assert_eq!(s.finished(), Action::Nothing);
-        assert!(!s.running());
+        assert_eq!(s.request(Manual), Action::Start(Manual), "idle again");
     }
 
     #[test]

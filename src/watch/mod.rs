@@ -7,7 +7,7 @@ mod filter;
 mod inotify;
 mod walk;
 
-pub use debounce::{Change, ChangeBatch, Debouncer, debounce};
+pub use debounce::{Change, ChangeBatch, debounce};
 pub use filter::PathFilter;
 pub use walk::walk;
 
