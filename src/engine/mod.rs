@@ -62,8 +62,10 @@ pub struct Engine {
     running: Option<Running>,
     /// Changes not yet taken by a build.
     waiting: ChangeBatch,
-    /// Contents at the start of the last successful build.
-    snapshot: Snapshot,
+    /// Contents at the start of the last successful build; None when unknown
+    /// (no good build yet, a rollback, a failed full read): the next batch
+    /// then reads the whole tree and builds.
+    snapshot: Option<Snapshot>,
     /// Paths of failed builds since the last success: re-read at the next start.
     unsettled: Vec<PathBuf>,
     quitting: Option<String>,
@@ -90,7 +92,7 @@ impl Engine {
             last_build: 0,
             running: None,
             waiting: ChangeBatch::default(),
-            snapshot: Snapshot::default(),
+            snapshot: None,
             unsettled: Vec::new(),
             quitting: None,
             fallback_reported: false,
@@ -170,7 +172,7 @@ impl Engine {
         self.emit(event).await;
         if rolled_back {
             // What is in place no longer matches the sources: the next change builds.
-            self.snapshot = Snapshot::default();
+            self.snapshot = None;
             self.supervisor.promoted();
         }
     }
@@ -236,9 +238,9 @@ impl Engine {
         let adopt = self.read_contents(reason, &batch).await;
         self.last_build += 1;
         let id = self.last_build;
-        if let Adopt::Update(current) = &adopt
+        if let (Adopt::Update(current), Some(snapshot)) = (&adopt, &self.snapshot)
             && reason == BuildReason::Change
-            && self.snapshot.unchanged(current)
+            && snapshot.unchanged(current)
         {
             let skipped = Event::BuildFinished {
                 build: id,
@@ -275,10 +277,11 @@ impl Engine {
     }
 
     /// The contents a build starts from: the whole tree at startup or after
-    /// lost events, otherwise just the changed paths (and those of failed builds).
+    /// lost events or while the snapshot is unknown, otherwise just the
+    /// changed paths (and those of failed builds).
     async fn read_contents(&self, reason: BuildReason, batch: &ChangeBatch) -> Adopt {
         let root = self.config.root.clone();
-        if reason == BuildReason::Startup || batch.overflow {
+        if reason == BuildReason::Startup || batch.overflow || self.snapshot.is_none() {
             let watch_paths = self.config.watch.paths.clone();
             let filter = PathFilter::new(&self.config);
             let scan = move || Snapshot::scan(&root, &watch_paths, &filter);
@@ -300,11 +303,13 @@ impl Engine {
             outcome.status == BuildStatus::Ok && promotion.as_ref().is_none_or(Result::is_ok);
         match (good, running.adopt) {
             (true, Adopt::Replace(snapshot)) => {
-                self.snapshot = snapshot;
+                self.snapshot = Some(snapshot);
                 self.unsettled.clear();
             }
             (true, Adopt::Update(current)) => {
-                self.snapshot.update(&current);
+                if let Some(snapshot) = &mut self.snapshot {
+                    snapshot.update(&current);
+                }
                 self.unsettled.clear();
             }
             (false, Adopt::Update(current)) => {
@@ -313,7 +318,8 @@ impl Engine {
                 self.unsettled.sort();
                 self.unsettled.dedup();
             }
-            (false, Adopt::Replace(_)) => {}
+            // A failed full read leaves nothing known to compare with.
+            (false, Adopt::Replace(_)) => self.snapshot = None,
         }
         self.emit(Event::BuildFinished {
             build: outcome.id,
