@@ -172,6 +172,8 @@ pub enum Command {
     Toggle(String),
     /// `u` (undo): put the previous promoted generation back.
     Rollback,
+    /// `x`: stop the running build (its whole group); nothing is promoted.
+    Cancel,
     Quit {
         reason: String,
     },
@@ -184,13 +186,14 @@ impl Command {
         match (words.next(), words.next()) {
             (Some("b"), None) => Ok(Command::Build),
             (Some("u" | "rollback"), None) => Ok(Command::Rollback),
+            (Some("x" | "cancel"), None) => Ok(Command::Cancel),
             (Some("q"), None) => Ok(Command::Quit {
                 reason: "quit".into(),
             }),
             (Some("r"), Some(name)) if words.next().is_none() => Ok(Command::Restart(name.into())),
             (Some("s"), Some(name)) if words.next().is_none() => Ok(Command::Toggle(name.into())),
             _ => Err(format!(
-                "unknown command `{}`: b builds, u rolls back, r NAME restarts a process, s NAME stops or starts it, q quits",
+                "unknown command `{}`: b builds, x cancels the build, u rolls back, r NAME restarts a process, s NAME stops or starts it, q quits",
                 line.trim()
             )),
         }
@@ -227,7 +230,8 @@ mod tests {
             Command::parse_line(" q "),
             Ok(Command::Quit { .. })
         ));
-        assert!(Command::parse_line("x").is_err());
+        assert_eq!(Command::parse_line("x"), Ok(Command::Cancel));
+        assert!(Command::parse_line("y").is_err());
         assert_eq!(
             Command::parse_line("r web"),
             Ok(Command::Restart("web".into()))

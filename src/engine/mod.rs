@@ -155,6 +155,7 @@ impl Engine {
             Input::Command(Command::Restart(name)) => self.supervisor.restart(&name),
             Input::Command(Command::Toggle(name)) => self.supervisor.toggle(&name),
             Input::Command(Command::Rollback) => self.roll_back().await,
+            Input::Command(Command::Cancel) => self.cancel_by_hand().await,
             Input::BuildDone(outcome) => self.build_done(outcome).await,
         }
     }
@@ -196,6 +197,18 @@ impl Engine {
     fn quit(&mut self, reason: String) {
         self.quitting.get_or_insert(reason);
         self.supervisor.begin_shutdown();
+        self.schedule.clear();
+        self.cancel();
+    }
+
+    /// `x`: stops the running build and what waited for it; the changes stay
+    /// unsettled, so the next batch builds them.
+    async fn cancel_by_hand(&mut self) {
+        if self.running.is_none() {
+            let message = "no build is running: nothing to cancel".to_string();
+            self.emit(Event::Error { message }).await;
+            return;
+        }
         self.schedule.clear();
         self.cancel();
     }

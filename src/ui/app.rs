@@ -12,6 +12,7 @@ use std::time::SystemTime;
 pub enum UiAction {
     Build,
     Rollback,
+    Cancel,
     Restart(String),
     StartStop(String),
     Quit,

@@ -290,6 +290,7 @@ fn keys_become_engine_actions() {
     let mut press = |code| handle_key(&mut app, KeyEvent::new(code, KeyModifiers::NONE));
     assert_eq!(press(KeyCode::Char('b')), Some(UiAction::Build));
     assert_eq!(press(KeyCode::Char('u')), Some(UiAction::Rollback));
+    assert_eq!(press(KeyCode::Char('x')), Some(UiAction::Cancel));
     assert_eq!(
         press(KeyCode::Char('r')),
         Some(UiAction::Build),
