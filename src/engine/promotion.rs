@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::event::Event;
-use crate::promote::{self, PromoteSpec, Promotion, Strategy, StrategyPref};
+use crate::promote::{self, PromoteSpec, Promotion, StrategyPref};
 use crate::supervise::leftovers::{BUILD_FILE, stop_leftovers};
 use std::path::Path;
 
@@ -104,7 +104,7 @@ pub fn promoted_event(build: u64, promotion: &Promotion, root: &Path) -> Event {
 
 /// Said once per run when the filesystem forced the two-rename swap.
 pub fn fallback_notice(promotion: &Promotion) -> Option<Event> {
-    (promotion.strategy == Strategy::Rename).then(|| Event::Notice {
+    promotion.fallback.then(|| Event::Notice {
         message: format!(
             "promoting into {} with two renames: the filesystem refuses renameat2(RENAME_EXCHANGE) (or DEVLOOP_SWAP=rename is set), so readers can find the target missing for a moment",
             promotion.target.display()
