@@ -4,6 +4,7 @@
 mod duration;
 mod error;
 mod program;
+mod ranges;
 mod schema;
 mod suggest;
 mod validate;

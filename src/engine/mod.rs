@@ -126,6 +126,10 @@ impl Engine {
         for message in setup.errors {
             self.emit(Event::Error { message }).await;
         }
+        if setup.dirs == 0 {
+            let message = "watching nothing: no watch path could be watched (gone, unreadable, or excluded since `check`); changes will not build until devloop restarts".to_string();
+            self.emit(Event::Error { message }).await;
+        }
         let (change_tx, change_rx) = mpsc::channel(1024);
         let (batch_tx, mut batches) = mpsc::channel(16);
         tokio::spawn(watcher.run(change_tx, self.events.clone()));
