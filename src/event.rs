@@ -30,6 +30,16 @@ pub enum Stream {
     Stderr,
 }
 
+/// Who put the previous generation back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackReason {
+    /// `u` or `devloop rollback`.
+    Manual,
+    /// `promote.auto_rollback`: a process failed soon after a promotion.
+    Auto,
+}
+
 /// Why a supervised process is being started again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,6 +95,10 @@ pub enum Event {
     },
     RolledBack {
         generation: u64,
+        reason: RollbackReason,
+        /// The process whose failure caused it (with `auto`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        process: Option<String>,
     },
     ProcessStarted {
         process: String,

@@ -142,7 +142,14 @@ pub fn describe(event: &Event) -> (&str, String) {
             json_word(strategy)
         ),
         Event::PromoteFailed { build, reason } => format!("build #{build} not promoted: {reason}"),
-        Event::RolledBack { generation } => {
+        Event::RolledBack {
+            generation,
+            process: Some(process),
+            ..
+        } => format!(
+            "rolled back automatically: `{process}` failed soon after the promotion; generation {generation} is in place"
+        ),
+        Event::RolledBack { generation, .. } => {
             format!("rolled back: generation {generation} is in place")
         }
         Event::Notice { message } => message.clone(),

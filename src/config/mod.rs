@@ -61,6 +61,8 @@ pub struct PromoteConfig {
     pub target: PathBuf,
     pub keep: usize,
     pub require: Vec<PathBuf>,
+    /// A process ready before a promotion that fails within this time rolls it back.
+    pub auto_rollback: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]

@@ -47,6 +47,7 @@ pub struct RawPromote {
     pub keep: Option<usize>,
     #[serde(default)]
     pub require: Vec<Spanned<String>>,
+    pub auto_rollback: Option<Spanned<Dur>>,
 }
 
 #[derive(Debug, Deserialize)]

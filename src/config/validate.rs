@@ -249,10 +249,15 @@ fn promote_config(
         }
         require.push(path.to_path_buf());
     }
+    let auto_rollback = match raw.auto_rollback {
+        Some(value) => Some(check.duration(Some(value), &ranges::AUTO_ROLLBACK)?),
+        None => None,
+    };
     Ok(PromoteConfig {
         target,
         keep: raw.keep.unwrap_or(3),
         require,
+        auto_rollback,
     })
 }
 

@@ -136,10 +136,12 @@ impl Engine {
         tokio::spawn(debounce(change_rx, batch_tx, self.config.watch.debounce));
 
         self.request(BuildReason::Startup).await;
+        let mut alerts = self.supervisor.take_alerts();
         while self.quitting.is_none() || self.running.is_some() {
             tokio::select! {
                 Some(input) = self.inbox.recv() => self.handle(input).await,
                 Some(batch) = batches.recv() => self.changed(batch).await,
+                Some(process) = next_alert(&mut alerts) => self.auto_roll_back(process).await,
                 else => break,
             }
         }
@@ -179,6 +181,36 @@ impl Engine {
             // What is in place no longer matches the sources: the next change builds.
             self.snapshot = None;
             self.supervisor.promoted();
+        }
+    }
+
+    /// `promote.auto_rollback`: `process` failed soon after a promotion.
+    async fn auto_roll_back(&mut self, process: String) {
+        if self.quitting.is_some() {
+            return;
+        }
+        if let Some(running) = &self.running {
+            // Its promotion would race the swap, and brings a new generation anyway.
+            let message = format!(
+                "`{process}` failed soon after the promotion, but build #{} is running: not rolling back",
+                running.id
+            );
+            self.emit(Event::Notice { message }).await;
+            return;
+        }
+        match roll_back(&self.config).await {
+            Event::RolledBack { generation, .. } => {
+                let reason = crate::event::RollbackReason::Auto;
+                let event = Event::RolledBack {
+                    generation,
+                    reason,
+                    process: Some(process.clone()),
+                };
+                self.emit(event).await;
+                self.snapshot = None;
+                self.supervisor.rolled_back_for(&process);
+            }
+            other => self.emit(other).await,
         }
     }
 
@@ -367,7 +399,8 @@ impl Engine {
         }
         // Without [promote], a good build stands for a promotion.
         if good && self.quitting.is_none() {
-            self.supervisor.promoted();
+            let window = self.config.promote.as_ref().and_then(|p| p.auto_rollback);
+            self.supervisor.promoted_guarded(window);
         }
         let next = self.schedule.finished();
         if self.quitting.is_none() {
@@ -377,5 +410,13 @@ impl Engine {
 
     async fn emit(&self, event: Event) {
         let _ = self.events.send(Stamped::now(event)).await;
+    }
+}
+
+/// The next process whose failure rolls back; pending forever without any.
+async fn next_alert(alerts: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option<String> {
+    match alerts {
+        Some(alerts) => alerts.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -71,7 +71,11 @@ pub async fn roll_back(config: &Config) -> Event {
     };
     let target = config.abs(&promote.target);
     match tokio::task::spawn_blocking(move || promote::rollback(&target)).await {
-        Ok(Ok(generation)) => Event::RolledBack { generation },
+        Ok(Ok(generation)) => Event::RolledBack {
+            generation,
+            reason: crate::event::RollbackReason::Manual,
+            process: None,
+        },
         Ok(Err(error @ promote::PromoteError::NoPreviousGeneration { .. })) => Event::Error {
             message: error.to_string(),
         },

@@ -251,6 +251,7 @@ impl Task {
 
     /// `retries` failed probes in a row: restart, as an automatic restart.
     async fn unhealthy(&mut self, mut run: Run) -> Next {
+        let _ = self.shared.reports.send(Report::Failed(self.index));
         let decision = self.backoff.next(run.uptime(), Instant::now());
         if let Decision::RestartIn(delay) = decision {
             self.restarting(delay, RestartReason::Unhealthy).await;
@@ -262,6 +263,7 @@ impl Task {
 
     /// The run ended by itself with exit `code` (None: a signal).
     async fn after_exit(&mut self, code: Option<i32>, uptime: Duration) -> Next {
+        let _ = self.shared.reports.send(Report::Failed(self.index));
         if !wants_restart(self.config.restart, code) {
             return Next::Down(Down::Exited);
         }

@@ -153,9 +153,12 @@ impl App {
                 self.build.strategy = Some(crate::headless::json_word(strategy));
                 self.devloop_line(stamped);
             }
-            Event::PromoteFailed { .. } | Event::RolledBack { .. } | Event::Notice { .. } => {
-                self.devloop_line(stamped)
+            Event::RolledBack { generation, .. } => {
+                self.build.generation = Some(*generation);
+                self.build.strategy = Some("rolled back".to_string());
+                self.devloop_line(stamped);
             }
+            Event::PromoteFailed { .. } | Event::Notice { .. } => self.devloop_line(stamped),
             Event::Shutdown { .. } => {}
             Event::ProcessStarted { .. }
             | Event::ProcessOutput { .. }

@@ -307,3 +307,22 @@ fn keys_become_engine_actions() {
     );
     assert_eq!(press(KeyCode::Char('q')), Some(UiAction::Quit));
 }
+
+#[test]
+fn the_build_pane_shows_an_automatic_rollback() {
+    let mut app = app();
+    app.apply(&event(
+        4,
+        Event::RolledBack {
+            generation: 6,
+            reason: crate::event::RollbackReason::Auto,
+            process: Some("api".into()),
+        },
+    ));
+    let screen = screen(&app);
+    assert!(screen.contains("gen 6 (rolled back)"), "{screen}");
+    assert!(
+        screen.contains("rolled back automatically: `api` failed"),
+        "{screen}"
+    );
+}
