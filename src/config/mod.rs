@@ -113,13 +113,20 @@ pub struct UiConfig {
 impl Config {
     /// Reads and checks a watch.toml.
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        let bytes = std::fs::read(file).map_err(|e| {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
                 " (write one with `devloop init`, or name another with --config)"
             } else {
                 ""
             };
             ConfigError::whole_file(file, format!("cannot read the configuration: {e}{hint}"))
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            // Located at the first bad byte, like every other error.
+            let good = e.utf8_error().valid_up_to();
+            let before = String::from_utf8_lossy(&e.as_bytes()[..good]);
+            let message = "the configuration is not UTF-8 text from here on";
+            ConfigError::at(file, &before, good..good, message)
         })?;
         let absolute = std::path::absolute(file)
             .map_err(|e| ConfigError::whole_file(file, format!("cannot resolve the path: {e}")))?;
