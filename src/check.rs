@@ -65,6 +65,13 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
         if !promote.require.is_empty() {
             writeln!(out, "  require {}", list(&promote.require))?;
         }
+        if let Some(window) = promote.auto_rollback {
+            let window = format_duration(window);
+            writeln!(
+                out,
+                "  rolls back by itself when a ready process fails within {window}"
+            )?;
+        }
     }
     for process in &config.processes {
         writeln!(out, "process   {}: {}", process.name, process.command)?;

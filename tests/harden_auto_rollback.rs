@@ -63,6 +63,12 @@ fn a_crash_on_the_new_generation_rolls_back_once_and_restarts_it() {
 #[test]
 fn auto_rollback_needs_a_sensible_window() {
     let workspace = workspace();
+    let out = workspace.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("ready process fails within 20s"),
+        "{stdout}"
+    );
     let text = workspace.read("watch.toml").replace("\"20s\"", "\"0s\"");
     workspace.write("watch.toml", &text);
     let out = workspace.run(&["check"]);
@@ -70,4 +76,34 @@ fn auto_rollback_needs_a_sensible_window() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("promote.auto_rollback"), "{stderr}");
     assert!(stderr.contains("watch.toml:11:17"), "{stderr}");
+}
+
+#[test]
+fn turning_unhealthy_on_the_new_generation_rolls_back_too() {
+    let build = "rm -rf tmp/out && mkdir -p tmp/out && cp libs/v tmp/out/v";
+    let app = r#"[process.app]
+command = "exec sleep 300"
+after = ["build"]
+health = { exec = "test \"$(cat dist/libs/v)\" != bad", interval = "100ms", retries = 2 }
+"#;
+    let config = config_with_processes(build, app).replace(
+        "[process.app]",
+        "[promote]\ntarget = \"dist/libs\"\nauto_rollback = \"20s\"\n\n[process.app]",
+    );
+    let workspace = Workspace::new(&config);
+    workspace.write("libs/v", "good");
+    let mut devloop = Devloop::start(&workspace);
+    devloop.wait_event("process_ready", &[("process", json!("app"))]);
+    workspace.write("libs/v", "bad");
+    devloop.wait_event("promoted", &[("generation", json!(2))]);
+    devloop.wait_event(
+        "process_restarting",
+        &[("process", json!("app")), ("reason", json!("unhealthy"))],
+    );
+    let rolled = devloop.wait_event("rolled_back", &[]);
+    assert_eq!(rolled["reason"], json!("auto"), "{rolled}");
+    assert_eq!(rolled["process"], json!("app"), "{rolled}");
+    assert_eq!(workspace.read("dist/libs/v"), "good");
+    devloop.wait_event("process_ready", &[("process", json!("app"))]);
+    assert!(devloop.stop().success());
 }
