@@ -83,7 +83,7 @@ impl DirWatches {
     pub fn add(&mut self, dir: &Path) -> Result<(), AddError> {
         // "dir/." follows a symlinked watch root (pnpm workspaces); the walk
         // never hands symlinks below it, so DONT_FOLLOW guards the rest.
-        match inotify::add_watch(self.fd.get_ref(), &dir.join("."), MASK) {
+        match inotify::add_watch(self.fd.get_ref(), dir.join("."), MASK) {
             Ok(wd) => {
                 // A directory renamed within the tree keeps its descriptor.
                 if let Some(old) = self.by_wd.insert(wd, dir.to_path_buf()) {
