@@ -32,7 +32,7 @@ pub const DEBOUNCE: Bounds = Bounds {
 pub const BUILD_TIMEOUT: Bounds = Bounds {
     key: "build.timeout",
     default: ms(600_000),
-    min: ms(1_000),
+    min: ms(100),
     max: None,
     hint: "every build would be cut short",
 };
