@@ -3,9 +3,11 @@
 //! port, starts a run, gates `process_ready` on health, restarts with backoff,
 //! and answers controls; it is the only place that decides about its process.
 
+mod handover;
 mod idle;
 
 use super::backoff::{Backoff, Decision, wants_restart};
+use super::proxy::{Backend, Proxy};
 use super::run::Run;
 use super::{Report, Shared};
 use crate::config::{OnPromote, ProcessConfig};
@@ -50,6 +52,7 @@ impl ProcessHandle {
             backoff: Backoff::default(),
             starts: 0,
             reply: None,
+            proxy: None,
         };
         tokio::spawn(task.run());
         ProcessHandle { controls: tx }
@@ -75,6 +78,10 @@ enum Down {
 /// The task's next step.
 enum Next {
     Start,
+    /// Watch this run; true when it was ready already.
+    Supervise(Run, bool),
+    /// With `proxy`: start a new instance while this one serves.
+    Handover(Run),
     Wait(Duration),
     Down(Down),
     Exit,
@@ -90,6 +97,8 @@ struct Task {
     starts: u32,
     /// Who waits for this task to finish shutting down.
     reply: Option<oneshot::Sender<()>>,
+    /// With `proxy = true`, once its port is bound.
+    proxy: Option<Proxy>,
 }
 
 impl Task {
@@ -98,12 +107,26 @@ impl Task {
         loop {
             next = match next {
                 Next::Start => self.start().await,
-                Next::Wait(delay) => self.wait(delay).await,
-                Next::Down(why) => self.down(why).await,
+                Next::Supervise(run, ready) => self.supervise(run, ready).await,
+                Next::Handover(run) => self.handover(run).await,
+                Next::Wait(delay) => {
+                    self.backend(Backend::Starting);
+                    self.wait(delay).await
+                }
+                Next::Down(why) => {
+                    self.backend(Backend::Down);
+                    self.down(why).await
+                }
                 Next::Exit => break,
             };
         }
         // Dropping `self.reply` tells the set this process is gone.
+    }
+
+    fn backend(&self, backend: Backend) {
+        if let Some(proxy) = &self.proxy {
+            proxy.set(backend);
+        }
     }
 
     fn name(&self) -> String {
@@ -138,46 +161,74 @@ impl Task {
     }
 
     async fn start(&mut self) -> Next {
-        if let Some(next) = self.wait_for_port().await {
-            return next;
-        }
-        let mut run = match Run::start(&self.config, &self.shared) {
-            Ok(run) => run,
-            Err(e) => {
-                let message = format!("cannot start process `{}`: {e}", self.config.name);
-                self.emit(Event::Error { message }).await;
-                return self.after_exit(None, Duration::ZERO).await;
+        if self.proxy.is_none() {
+            if let Some(next) = self.wait_for_port().await {
+                return next;
             }
+            if let Some(next) = self.bind_proxy().await {
+                return next;
+            }
+        }
+        self.backend(Backend::Starting);
+        match self.launch().await {
+            Ok(run) => Next::Supervise(run, false),
+            Err(message) => {
+                self.emit(Event::Error { message }).await;
+                self.after_exit(None, Duration::ZERO).await
+            }
+        }
+    }
+
+    /// Starts a run (on a private port with `proxy`) and says so.
+    async fn launch(&mut self) -> Result<Run, String> {
+        let cannot = |e| format!("cannot start process `{}`: {e}", self.config.name);
+        let (config, port) = match (&self.proxy, self.config.proxy) {
+            (Some(_), true) => {
+                let port = super::proxy::private_port().map_err(cannot)?;
+                (super::instance::on_port(&self.config, port), Some(port))
+            }
+            _ => (self.config.clone(), None),
         };
+        let mut run = Run::start(&config, &self.shared).map_err(cannot)?;
+        run.port = port;
         let restarts = self.starts;
         self.starts += 1;
         self.emit(Event::ProcessStarted {
             process: self.name(),
             pid: run.pid,
             restarts,
+            port,
         })
         .await;
-        run.watch(&self.config, &self.shared);
-        self.supervise(run).await
+        run.watch(&config, &self.shared);
+        Ok(run)
     }
 
-    /// Sends `process_ready` and tells the set, which may start dependents.
+    /// Sends `process_ready`, switches the proxy to the run, and tells the
+    /// set, which may start dependents.
     async fn ready(&self, run: &Run) {
         let ms = run.uptime().as_millis() as u64;
+        if let Some(port) = run.port {
+            self.backend(Backend::Serving(port));
+        }
         self.emit(Event::ProcessReady {
             process: self.name(),
             ms,
+            pid: run.port.map(|_| run.pid),
+            port: run.port,
         })
         .await;
         let _ = self.shared.reports.send(Report::Ready(self.index));
     }
 
     /// Watches a run until it ends, by itself or by a control.
-    async fn supervise(&mut self, mut run: Run) -> Next {
-        let mut ready = run.health.is_none();
-        if ready {
+    async fn supervise(&mut self, mut run: Run, mut ready: bool) -> Next {
+        if !ready && run.health.is_none() {
+            ready = true;
             self.ready(&run).await;
         }
+        let started = Instant::now() - run.uptime();
+        let budget = started + self.config.start_timeout;
         let mut failures = 0;
         loop {
             tokio::select! {
@@ -198,13 +249,24 @@ impl Task {
                         }
                     } else if ready {
                         failures += 1;
-                        if failures >= self.config.health.as_ref().map_or(1, |h| h.retries) {
-                            return self.unhealthy(run).await;
+                        if failures >= run.retries {
+                            return self.unhealthy(run, "failed its health check", true).await;
                         }
                     }
                 }
+                // Never ready is a failed start, so `after` waiters learn of it.
+                _ = tokio::time::sleep_until(budget), if !ready => {
+                    let what = format!(
+                        "was not ready within start_timeout ({})",
+                        crate::config::format_duration(self.config.start_timeout)
+                    );
+                    return self.unhealthy(run, &what, false).await;
+                }
                 control = self.controls.recv() => {
                     if let Some((next, reply)) = self.control(control, run.pid).await {
+                        if matches!(next, Next::Start) && self.proxy.is_some() {
+                            return Next::Handover(run);
+                        }
                         let status = run.stop(&self.config).await;
                         run.finish(status, &self.config.name, &self.shared).await;
                         return match next {
@@ -244,20 +306,30 @@ impl Task {
                 Some((Next::Start, None))
             }
             Some(Control::Toggle) => Some((Next::Down(Down::Stopped), None)),
-            Some(Control::Shutdown(reply)) => Some((Next::Exit, Some(reply))),
+            Some(Control::Shutdown(reply)) => {
+                // The listener closes first: nothing new reaches a stopping server.
+                self.proxy = None;
+                Some((Next::Exit, Some(reply)))
+            }
             None => Some((Next::Exit, None)),
         }
     }
 
-    /// `retries` failed probes in a row: restart, as an automatic restart.
-    async fn unhealthy(&mut self, mut run: Run) -> Next {
+    /// `retries` failed probes in a row, or never ready: restart, as an
+    /// automatic restart; with `proxy`, the new instance starts first.
+    async fn unhealthy(&mut self, mut run: Run, what: &str, served: bool) -> Next {
         let decision = self.backoff.next(run.uptime(), Instant::now());
         if let Decision::RestartIn(delay) = decision {
+            let handover = served && self.proxy.is_some();
+            let delay = if handover { Duration::ZERO } else { delay };
             self.restarting(delay, RestartReason::Unhealthy).await;
+            if handover {
+                return Next::Handover(run);
+            }
         }
         let status = run.stop(&self.config).await;
         run.finish(status, &self.config.name, &self.shared).await;
-        self.decided(decision, "failed its health check").await
+        self.decided(decision, what).await
     }
 
     /// The run ended by itself with exit `code` (None: a signal).

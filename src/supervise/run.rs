@@ -32,6 +32,10 @@ pub struct Run {
     /// Probe results, when the process has a health check.
     pub health: Option<mpsc::Receiver<bool>>,
     health_task: Option<JoinHandle<()>>,
+    /// Failed probes in a row that make it unhealthy.
+    pub retries: u32,
+    /// With `proxy`: the private port it was given in $PORT.
+    pub port: Option<u16>,
 }
 
 impl Run {
@@ -56,6 +60,8 @@ impl Run {
             readers: Vec::new(),
             health: None,
             health_task: None,
+            retries: 1,
+            port: None,
         })
     }
 
@@ -79,6 +85,7 @@ impl Run {
                 cwd: config.cwd.clone(),
             };
             self.health = Some(rx);
+            self.retries = health.retries;
             self.health_task = Some(tokio::spawn(watch(health.clone(), dir, tx)));
         }
     }

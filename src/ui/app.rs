@@ -202,7 +202,15 @@ impl App {
                 view.since = Some(at);
                 ProcessState::Running
             }
-            Event::ProcessReady { .. } => ProcessState::Ready,
+            Event::ProcessReady { pid, port, .. } => {
+                view.serving = pid.zip(*port);
+                ProcessState::Ready
+            }
+            // With `proxy`, the old instance exits after the new one serves.
+            Event::ProcessExited { pid, .. } if view.pid != Some(*pid) => {
+                pane.lines.push(at, &format!("\x1b[2m── {text}\x1b[0m"));
+                return;
+            }
             Event::ProcessExited { .. } => ProcessState::Exited,
             Event::ProcessRestarting { .. } => ProcessState::Restarting,
             Event::ProcessFailed { .. } => ProcessState::Failed,

@@ -1,0 +1,150 @@
+//! A restart with `proxy`: the new instance starts while the old one serves,
+//! the proxy switches to it once it is ready, and only then is the old one
+//! stopped (with its stop signal, so its requests in flight finish). A new
+//! instance that exits or is not ready in time is stopped, and the old one
+//! serves on.
+
+use super::{Control, Next, Task, next_health};
+use crate::config::OnPromote;
+use crate::event::{Event, RestartReason};
+use crate::proc::signal_group;
+use crate::supervise::proxy::Backend;
+use crate::supervise::run::Run;
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
+
+impl Task {
+    pub(super) async fn handover(&mut self, old: Run) -> Next {
+        let mut old = Some(old);
+        let mut new = match self.launch().await {
+            Ok(run) => run,
+            Err(message) => return self.keep(old, None, message).await,
+        };
+        let deadline = Instant::now() + self.config.start_timeout;
+        // A restart asked for meanwhile: the new instance may predate it.
+        let mut again = None;
+        loop {
+            tokio::select! {
+                status = new.child.wait() => {
+                    let status = status.ok();
+                    let message = format!(
+                        "the new instance of `{}` (pid {}) exited before it was ready",
+                        self.config.name, new.pid
+                    );
+                    return self.keep(old, Some((new, status)), message).await;
+                }
+                _ = sleep_until(deadline) => {
+                    let message = format!(
+                        "the new instance of `{}` (pid {}) was not ready within start_timeout ({})",
+                        self.config.name,
+                        new.pid,
+                        crate::config::format_duration(self.config.start_timeout)
+                    );
+                    return self.keep(old, Some((new, None)), message).await;
+                }
+                Some(true) = next_health(&mut new.health) => {
+                    self.ready(&new).await;
+                    if let Some(old) = old.take() {
+                        self.retire(old).await;
+                    }
+                    return match again {
+                        Some(reason) => {
+                            self.restarting(Duration::ZERO, reason).await;
+                            Next::Handover(new)
+                        }
+                        None => Next::Supervise(new, true),
+                    };
+                }
+                status = wait_old(&mut old) => {
+                    // It crashed meanwhile: connections wait for the new one.
+                    self.backend(Backend::Starting);
+                    if let Some(mut gone) = old.take() {
+                        gone.stop(&self.config).await;
+                        gone.finish(status, &self.config.name, &self.shared).await;
+                    }
+                }
+                control = self.controls.recv() => {
+                    let reply = match control {
+                        Some(Control::Promoted) => match self.config.on_promote {
+                            OnPromote::Restart => {
+                                again = Some(RestartReason::Promoted);
+                                continue;
+                            }
+                            OnPromote::Signal(signal) => {
+                                signal_group(new.pid, signal.signal);
+                                continue;
+                            }
+                            OnPromote::None => continue,
+                        },
+                        Some(Control::Restart) => {
+                            self.backoff.reset();
+                            again = Some(RestartReason::Manual);
+                            continue;
+                        }
+                        Some(Control::Toggle) => None,
+                        Some(Control::Shutdown(reply)) => {
+                            self.proxy = None;
+                            Some(reply)
+                        }
+                        None => {
+                            self.proxy = None;
+                            None
+                        }
+                    };
+                    let shutdown = self.proxy.is_none();
+                    for run in old.take().into_iter().chain([new]) {
+                        self.retire(run).await;
+                    }
+                    return match shutdown {
+                        true => self.stopped(reply).await,
+                        false => {
+                            self.backend(Backend::Down);
+                            self.stopped(None).await
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// Stops a run and reports its end.
+    async fn retire(&self, mut run: Run) {
+        let status = run.stop(&self.config).await;
+        run.finish(status, &self.config.name, &self.shared).await;
+    }
+
+    /// The new instance failed: the old one serves on if there is one,
+    /// else this was a failed start like any other.
+    async fn keep(
+        &mut self,
+        old: Option<Run>,
+        new: Option<(Run, Option<std::process::ExitStatus>)>,
+        message: String,
+    ) -> Next {
+        if let Some((mut new, status)) = new {
+            // Whatever it left in its group goes with it.
+            let stopped = new.stop(&self.config).await;
+            let status = status.or(stopped);
+            new.finish(status, &self.config.name, &self.shared).await;
+        }
+        match old {
+            Some(old) => {
+                let message = format!("{message}; pid {} still serves", old.pid);
+                self.emit(Event::Error { message }).await;
+                Next::Supervise(old, true)
+            }
+            None => {
+                self.emit(Event::Error { message }).await;
+                self.after_exit(None, Duration::ZERO).await
+            }
+        }
+    }
+}
+
+/// The old instance's exit; pending once it is gone.
+async fn wait_old(old: &mut Option<Run>) -> Option<std::process::ExitStatus> {
+    match old {
+        Some(run) => run.child.wait().await.ok(),
+        None => std::future::pending().await,
+    }
+}
