@@ -303,3 +303,19 @@ fn the_example_configuration_checks() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn proxy_without_a_port_and_a_zero_start_timeout_are_explained() {
+    rejects(
+        "after = [\"api\"]\n",
+        "after = [\"api\"]\nproxy = true\n",
+        "true\nhealth",
+        "proxy = true needs `port = P`",
+    );
+    rejects(
+        "stop_timeout = \"5s\"",
+        "stop_timeout = \"5s\"\nstart_timeout = \"0ms\"",
+        "\"0ms\"",
+        "start_timeout must be longer than 0",
+    );
+}

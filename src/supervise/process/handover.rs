@@ -42,7 +42,11 @@ impl Task {
                     );
                     return self.keep(old, Some((new, None)), message).await;
                 }
-                Some(true) = next_health(&mut new.health) => {
+                // Not `Some(true) =`: a failed pattern would disable the branch.
+                Some(healthy) = next_health(&mut new.health) => {
+                    if !healthy {
+                        continue;
+                    }
                     self.ready(&new).await;
                     if let Some(old) = old.take() {
                         self.retire(old).await;
