@@ -210,3 +210,22 @@ fn a_new_instance_that_cannot_start_leaves_the_old_one_serving() {
     assert_eq!(get(port), Ok(new));
     assert!(devloop.stop().success());
 }
+
+#[test]
+fn a_crash_loop_ends_failed_and_the_port_refuses_again() {
+    let port = free_port();
+    let processes = format!("[process.web]\ncommand = \"exit 3\"\nport = {port}\nproxy = true\n");
+    let workspace = Workspace::new(&config_with_processes("true", &processes));
+    let mut devloop = Devloop::start(&workspace);
+    devloop.wait_event("process_started", &[process("web")]);
+    let waiting = std::thread::spawn(move || get(port));
+    let failed = devloop.wait_event("process_failed", &[process("web")]);
+    assert!(
+        failed["reason"].as_str().unwrap().contains("exited"),
+        "{failed}"
+    );
+    // It waited through the restarts, and is closed once none will come.
+    assert!(waiting.join().unwrap().is_err());
+    assert_eq!(get(port), Err(Outcome::Refused), "failed: the port refuses");
+    assert!(devloop.stop().success());
+}

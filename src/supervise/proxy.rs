@@ -15,15 +15,14 @@ use tokio::time::{Instant, sleep, timeout, timeout_at};
 /// How soon a refused connection to the backend is tried again.
 const RETRY: Duration = Duration::from_millis(20);
 
-/// Where new connections go.
+/// Where new connections go. A process that is down has no proxy at all,
+/// so its port refuses connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// No instance is ready: connections wait for one.
     Starting,
     /// The instance listening on this private port serves.
     Serving(u16),
-    /// Stopped or failed: connections are closed at once.
-    Down,
 }
 
 /// The listeners of one process; dropping it closes them.
@@ -95,12 +94,12 @@ async fn forward(mut client: TcpStream, mut backend: watch::Receiver<Backend>, b
 /// tries again while it refuses, until `deadline`. None: give up and close.
 async fn connect(backend: &mut watch::Receiver<Backend>, deadline: Instant) -> Option<TcpStream> {
     loop {
-        let current = {
+        let port = {
             let ready = backend.wait_for(|b| *b != Backend::Starting);
-            *timeout_at(deadline, ready).await.ok()?.ok()?
-        };
-        let Backend::Serving(port) = current else {
-            return None;
+            match *timeout_at(deadline, ready).await.ok()?.ok()? {
+                Backend::Serving(port) => port,
+                Backend::Starting => return None,
+            }
         };
         match dial(port).await {
             Ok(server) => return Some(server),

@@ -68,7 +68,7 @@ impl Task {
                     }
                 }
                 control = self.controls.recv() => {
-                    let reply = match control {
+                    let (reply, exit) = match control {
                         Some(Control::Promoted) => match self.config.on_promote {
                             OnPromote::Restart => {
                                 again = Some(RestartReason::Promoted);
@@ -85,26 +85,19 @@ impl Task {
                             again = Some(RestartReason::Manual);
                             continue;
                         }
-                        Some(Control::Toggle) => None,
-                        Some(Control::Shutdown(reply)) => {
-                            self.proxy = None;
-                            Some(reply)
-                        }
-                        None => {
-                            self.proxy = None;
-                            None
-                        }
+                        Some(Control::Toggle) => (None, false),
+                        Some(Control::Shutdown(reply)) => (Some(reply), true),
+                        None => (None, true),
                     };
-                    let shutdown = self.proxy.is_none();
+                    // The listener closes first (and stays closed when down).
+                    self.proxy = None;
                     for run in old.take().into_iter().chain([new]) {
                         self.retire(run).await;
                     }
-                    return match shutdown {
-                        true => self.stopped(reply).await,
-                        false => {
-                            self.backend(Backend::Down);
-                            self.stopped(None).await
-                        }
+                    return match reply {
+                        Some(reply) => self.stopped(Some(reply)).await,
+                        None if exit => Next::Exit,
+                        None => self.stopped(None).await,
                     };
                 }
             }
