@@ -95,8 +95,21 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
             process.stop_signal,
             format_duration(process.stop_timeout)
         )?;
-        if let Some(port) = process.port {
-            writeln!(out, "  port    {port}")?;
+        match process.port {
+            Some(port) if process.proxy => {
+                writeln!(
+                    out,
+                    "  port    {port}, held by devloop (proxy): each instance listens on a private port given in $PORT"
+                )?;
+                if !process.command.contains("PORT") && process.command.contains("vite") {
+                    writeln!(
+                        out,
+                        "  note    vite does not read PORT: add `--port $PORT` to the command"
+                    )?;
+                }
+            }
+            Some(port) => writeln!(out, "  port    {port}")?,
+            None => {}
         }
         if let Some(health) = &process.health {
             let probe = match &health.probe {

@@ -306,6 +306,16 @@ fn the_example_configuration_checks() {
 
 #[test]
 fn proxy_without_a_port_and_a_zero_start_timeout_are_explained() {
+    let workspace =
+        workspace_with_tool(&GOOD.replacen("port = 3001", "port = 3001\nproxy = true", 1));
+    let out = workspace.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("port    3001, held by devloop (proxy)"),
+        "{stdout}"
+    );
+
     rejects(
         "after = [\"api\"]\n",
         "after = [\"api\"]\nproxy = true\n",
