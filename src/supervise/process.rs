@@ -80,8 +80,9 @@ enum Next {
     Start,
     /// Watch this run; true when it was ready already.
     Supervise(Run, bool),
-    /// With `proxy`: start a new instance while this one serves.
-    Handover(Run),
+    /// With `proxy`: start a new instance while this one runs (and serves,
+    /// when it was ready).
+    Handover(Run, bool),
     Wait(Duration),
     Down(Down),
     Exit,
@@ -108,7 +109,7 @@ impl Task {
             next = match next {
                 Next::Start => self.start().await,
                 Next::Supervise(run, ready) => self.supervise(run, ready).await,
-                Next::Handover(run) => self.handover(run).await,
+                Next::Handover(run, ready) => self.handover(run, ready).await,
                 Next::Wait(delay) => {
                     self.backend(Backend::Starting);
                     self.wait(delay).await
@@ -266,7 +267,7 @@ impl Task {
                 control = self.controls.recv() => {
                     if let Some((next, reply)) = self.control(control, run.pid).await {
                         if matches!(next, Next::Start) && self.proxy.is_some() {
-                            return Next::Handover(run);
+                            return Next::Handover(run, ready);
                         }
                         let status = run.stop(&self.config).await;
                         run.finish(status, &self.config.name, &self.shared).await;

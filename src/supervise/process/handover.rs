@@ -14,8 +14,8 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 
 impl Task {
-    pub(super) async fn handover(&mut self, old: Run) -> Next {
-        let mut old = Some(old);
+    pub(super) async fn handover(&mut self, old: Run, serving: bool) -> Next {
+        let mut old = Some((old, serving));
         let mut new = match self.launch().await {
             Ok(run) => run,
             Err(message) => return self.keep(old, None, message).await,
@@ -48,13 +48,13 @@ impl Task {
                         continue;
                     }
                     self.ready(&new).await;
-                    if let Some(old) = old.take() {
+                    if let Some((old, _)) = old.take() {
                         self.retire(old).await;
                     }
                     return match again {
                         Some(reason) => {
                             self.restarting(Duration::ZERO, reason).await;
-                            Next::Handover(new)
+                            Next::Handover(new, true)
                         }
                         None => Next::Supervise(new, true),
                     };
@@ -62,7 +62,7 @@ impl Task {
                 status = wait_old(&mut old) => {
                     // It crashed meanwhile: connections wait for the new one.
                     self.backend(Backend::Starting);
-                    if let Some(mut gone) = old.take() {
+                    if let Some((mut gone, _)) = old.take() {
                         gone.stop(&self.config).await;
                         gone.finish(status, &self.config.name, &self.shared).await;
                     }
@@ -75,7 +75,9 @@ impl Task {
                                 continue;
                             }
                             OnPromote::Signal(signal) => {
-                                signal_group(new.pid, signal.signal);
+                                for run in old.iter().map(|(run, _)| run).chain([&new]) {
+                                    signal_group(run.pid, signal.signal);
+                                }
                                 continue;
                             }
                             OnPromote::None => continue,
@@ -91,7 +93,7 @@ impl Task {
                     };
                     // The listener closes first (and stays closed when down).
                     self.proxy = None;
-                    for run in old.take().into_iter().chain([new]) {
+                    for run in old.take().map(|(run, _)| run).into_iter().chain([new]) {
                         self.retire(run).await;
                     }
                     return match reply {
@@ -114,7 +116,7 @@ impl Task {
     /// else this was a failed start like any other.
     async fn keep(
         &mut self,
-        old: Option<Run>,
+        old: Option<(Run, bool)>,
         new: Option<(Run, Option<std::process::ExitStatus>)>,
         message: String,
     ) -> Next {
@@ -125,10 +127,11 @@ impl Task {
             new.finish(status, &self.config.name, &self.shared).await;
         }
         match old {
-            Some(old) => {
-                let message = format!("{message}; pid {} still serves", old.pid);
+            Some((old, serving)) => {
+                let still = if serving { "still serves" } else { "runs on" };
+                let message = format!("{message}; pid {} {still}", old.pid);
                 self.emit(Event::Error { message }).await;
-                Next::Supervise(old, true)
+                Next::Supervise(old, serving)
             }
             None => {
                 self.emit(Event::Error { message }).await;
@@ -139,9 +142,9 @@ impl Task {
 }
 
 /// The old instance's exit; pending once it is gone.
-async fn wait_old(old: &mut Option<Run>) -> Option<std::process::ExitStatus> {
+async fn wait_old(old: &mut Option<(Run, bool)>) -> Option<std::process::ExitStatus> {
     match old {
-        Some(run) => run.child.wait().await.ok(),
+        Some((run, _)) => run.child.wait().await.ok(),
         None => std::future::pending().await,
     }
 }

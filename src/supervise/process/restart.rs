@@ -57,7 +57,7 @@ impl Task {
             let delay = if handover { Duration::ZERO } else { delay };
             self.restarting(delay, RestartReason::Unhealthy).await;
             if handover {
-                return Next::Handover(run);
+                return Next::Handover(run, true);
             }
         }
         let status = run.stop(&self.config).await;
