@@ -22,6 +22,7 @@ fn process(name: &str) -> (&'static str, Value) {
 /// in flight finish. Exits at once when libs/broken exists (a bad build).
 const SERVER: &str = r#"
 if (require("fs").existsSync("libs/broken")) { console.error("cannot load libs"); process.exit(1); }
+console.log(`slot ${process.env.DEVLOOP_INSTANCE}`);
 const server = require("http")
   .createServer((req, res) => res.end(String(process.pid)))
   .listen(Number(process.env.PORT), "127.0.0.1");
@@ -142,6 +143,16 @@ fn restarts_through_the_proxy_refuse_nothing_and_without_it_they_do() {
     let starts = devloop.of("process_started", "web");
     assert_eq!(starts.len(), 11, "one start and ten restarts");
     assert!(starts.iter().all(|s| s["port"].is_u64()), "{starts:?}");
+    let slots: Vec<String> = devloop
+        .of("process_output", "web")
+        .iter()
+        .filter_map(|e| e["line"].as_str()?.strip_prefix("slot ").map(String::from))
+        .collect();
+    let alternating: Vec<String> = (0..11).map(|n| (n % 2).to_string()).collect();
+    assert_eq!(
+        slots, alternating,
+        "DEVLOOP_INSTANCE differs between two at once"
+    );
     assert!(devloop.stop().success());
 
     let (ok, failed, mut devloop) = ten_restarts(false);

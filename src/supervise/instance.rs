@@ -1,15 +1,20 @@
 //! How one instance of a `proxy = true` process is run: with PORT set to its
 //! private port, and its health probes sent there rather than to the port
 //! devloop holds (which would answer from the instance already serving).
+//! DEVLOOP_INSTANCE (0 or 1) differs between two instances running at once,
+//! for servers that lock a build directory (Next.js 16 locks its `distDir`).
 
 use crate::config::{Health, Probe, ProcessConfig};
 use std::time::Duration;
 
 /// The configuration of an instance on `private`.
-pub fn on_port(config: &ProcessConfig, private: u16) -> ProcessConfig {
+pub fn on_port(config: &ProcessConfig, private: u16, slot: u8) -> ProcessConfig {
     let mut instance = config.clone();
     // Last, so it wins over a PORT in `env`: the proxy forwards there.
     instance.env.push(("PORT".into(), private.to_string()));
+    instance
+        .env
+        .push(("DEVLOOP_INSTANCE".into(), slot.to_string()));
     let public = config.port;
     instance.health = Some(match &config.health {
         Some(health) => Health {

@@ -172,7 +172,7 @@ impl Task {
             }
         }
         self.backend(Backend::Starting);
-        match self.launch().await {
+        match self.launch(0).await {
             Ok(run) => Next::Supervise(run, false),
             Err(message) => {
                 self.emit(Event::Error { message }).await;
@@ -181,18 +181,22 @@ impl Task {
         }
     }
 
-    /// Starts a run (on a private port with `proxy`) and says so.
-    async fn launch(&mut self) -> Result<Run, String> {
+    /// Starts a run (on a private port with `proxy`, in `slot`) and says so.
+    async fn launch(&mut self, slot: u8) -> Result<Run, String> {
         let cannot = |e| format!("cannot start process `{}`: {e}", self.config.name);
         let (config, port) = match (&self.proxy, self.config.proxy) {
             (Some(_), true) => {
                 let port = super::proxy::private_port().map_err(cannot)?;
-                (super::instance::on_port(&self.config, port), Some(port))
+                (
+                    super::instance::on_port(&self.config, port, slot),
+                    Some(port),
+                )
             }
             _ => (self.config.clone(), None),
         };
         let mut run = Run::start(&config, &self.shared).map_err(cannot)?;
         run.port = port;
+        run.slot = slot;
         let restarts = self.starts;
         self.starts += 1;
         self.emit(Event::ProcessStarted {

@@ -36,6 +36,9 @@ pub struct Run {
     pub retries: u32,
     /// With `proxy`: the private port it was given in $PORT.
     pub port: Option<u16>,
+    /// With `proxy`: 0 or 1 in $DEVLOOP_INSTANCE, never the same for two
+    /// instances running at once.
+    pub slot: u8,
 }
 
 impl Run {
@@ -62,6 +65,7 @@ impl Run {
             health_task: None,
             retries: 1,
             port: None,
+            slot: 0,
         })
     }
 

@@ -15,8 +15,10 @@ use tokio::time::{Instant, sleep_until};
 
 impl Task {
     pub(super) async fn handover(&mut self, old: Run, serving: bool) -> Next {
+        // Two at once, never in the same slot.
+        let slot = 1 - old.slot;
         let mut old = Some((old, serving));
-        let mut new = match self.launch().await {
+        let mut new = match self.launch(slot).await {
             Ok(run) => run,
             Err(message) => return self.keep(old, None, message).await,
         };
