@@ -101,6 +101,12 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
                     out,
                     "  port    {port}, held by devloop (proxy): each instance listens on a private port given in $PORT"
                 )?;
+                if process.command.contains("next") && process.command.contains(" dev") {
+                    writeln!(
+                        out,
+                        "  note    next dev locks its distDir: set it from $DEVLOOP_INSTANCE (0 or 1) so two can run at once (README, Processes)"
+                    )?;
+                }
                 if !process.command.contains("PORT") && process.command.contains("vite") {
                     writeln!(
                         out,

@@ -13,6 +13,9 @@ use crate::supervise::run::Run;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 
+/// From the switch to the old instance's stop signal.
+const SETTLE: Duration = Duration::from_millis(100);
+
 impl Task {
     pub(super) async fn handover(&mut self, old: Run, serving: bool) -> Next {
         // Two at once, never in the same slot.
@@ -51,6 +54,10 @@ impl Task {
                     }
                     self.ready(&new).await;
                     if let Some((old, _)) = old.take() {
+                        // Connections opened just before the switch may sit in
+                        // its accept queue; a server closing its listener on
+                        // the stop signal would reset them.
+                        tokio::time::sleep(SETTLE).await;
                         self.retire(old).await;
                     }
                     return match again {
