@@ -191,6 +191,18 @@ fn requests_during_a_crash_restart_wait_and_the_port_closes_with_devloop() {
         assert_eq!(request.join().unwrap(), Ok(new.clone()));
     }
 
+    // `r` by hand hands over too: the old instance serves until the new one does.
+    devloop.send("r web");
+    let ready = devloop.wait_event("process_ready", &[process("web")]);
+    let by_hand = ready["pid"].as_u64().unwrap().to_string();
+    assert_eq!(get(port), Ok(by_hand));
+    let exited = devloop.wait_event("process_exited", &[process("web")]);
+    assert_eq!(
+        exited["pid"].to_string(),
+        new,
+        "the old one stops after the switch"
+    );
+
     assert!(devloop.stop().success());
     assert_eq!(get(port), Err(Outcome::Refused), "the port is closed");
 }

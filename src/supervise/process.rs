@@ -2,6 +2,8 @@
 //! cloneable handle that sends the task `Control`s. The task waits for the
 //! port, starts a run, gates `process_ready` on health, restarts with backoff,
 //! and answers controls; it is the only place that decides about its process.
+//! With `proxy = true` it also owns the port's listener and, on a restart of
+//! a serving instance, runs two at once (see `handover`).
 
 mod handover;
 mod idle;
