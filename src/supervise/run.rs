@@ -87,6 +87,7 @@ impl Run {
             let dir = ProbeDir {
                 root: shared.root.clone(),
                 cwd: config.cwd.clone(),
+                env: config.env.clone(),
             };
             self.health = Some(rx);
             self.retries = health.retries;
