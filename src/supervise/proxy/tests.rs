@@ -98,3 +98,21 @@ async fn dropping_the_proxy_closes_the_port() {
     };
     assert!(timeout(Duration::from_secs(5), refused).await.is_ok());
 }
+
+#[tokio::test]
+async fn ipv6_loopback_is_served_too_when_the_host_has_it() {
+    if std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_err() {
+        eprintln!("no ::1 on this host: IPv4 alone is served");
+        return;
+    }
+    let (proxy, port) = proxy(Duration::from_secs(10)).await;
+    let (backend, _server) = echo().await;
+    proxy.set(Backend::Serving(backend));
+    let mut client = TcpStream::connect((Ipv6Addr::LOCALHOST, port))
+        .await
+        .unwrap();
+    client.write_all(b"six").await.unwrap();
+    let mut answer = [0; 3];
+    client.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"six");
+}
