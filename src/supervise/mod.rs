@@ -8,10 +8,12 @@
 mod backoff;
 mod guard;
 mod health;
+mod instance;
 pub mod leftovers;
 mod order;
 mod port;
 mod process;
+mod proxy;
 mod reaper;
 mod run;
 
