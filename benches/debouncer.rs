@@ -18,8 +18,13 @@ fn main() {
 
     let (tx, rx) = mpsc::channel();
     let mut plain = notify::recommended_watcher(tx).unwrap();
-    plain.watch(dir.path(), RecursiveMode::NonRecursive).unwrap();
-    report("plain notify", measure(&file, &rx, Duration::from_millis(100)));
+    plain
+        .watch(dir.path(), RecursiveMode::NonRecursive)
+        .unwrap();
+    report(
+        "plain notify",
+        measure(&file, &rx, Duration::from_millis(100)),
+    );
     drop(plain);
 
     for timeout_ms in [50, 500] {

@@ -7,6 +7,9 @@ use rustix::io::Errno;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 
+/// What to do when the system runs out of file watches.
+pub const WATCH_LIMIT_HINT: &str = "raise it with `sudo sysctl fs.inotify.max_user_watches=524288` (add it to /etc/sysctl.conf to keep it)";
+
 pub const LIMITS: &[&str] = &[];
 
 /// Swaps two names in `dir` atomically (`renameat2(RENAME_EXCHANGE)`).

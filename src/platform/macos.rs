@@ -8,6 +8,10 @@ use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 
+/// What to do when the system runs out of file watches.
+pub const WATCH_LIMIT_HINT: &str =
+    "raise the open-files limit (`ulimit -n`) or watch fewer directories";
+
 pub const LIMITS: &[&str] = &[
     "on macOS devloop does not name the program holding a taken port (it still waits for the port to be free)",
 ];

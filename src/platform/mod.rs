@@ -20,6 +20,7 @@ use other as os;
 
 mod signals;
 
+pub use os::WATCH_LIMIT_HINT;
 pub use os::{
     all_pids, become_subreaper, clone_file, copy_range, exchange, listening_sockets, own_children,
     process, program_name, socket_holder,

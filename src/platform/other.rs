@@ -7,6 +7,10 @@ use rustix::io::Errno;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 
+/// What to do when the system runs out of file watches.
+pub const WATCH_LIMIT_HINT: &str =
+    "raise the open-files limit (`ulimit -n`) or watch fewer directories";
+
 pub const LIMITS: &[&str] = &[
     "on this system devloop cannot read the process table: leftovers of a killed devloop are not stopped and a port's holder is not named",
 ];
