@@ -20,6 +20,7 @@ const PACKAGES: usize = 5_500;
 const FILES_PER_DIR: usize = 10;
 const EDITS: usize = 8;
 const DEBOUNCE_MS: u64 = 500;
+static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1000);
 
 fn main() {
     for gitignore in [false, true] {
@@ -58,6 +59,8 @@ fn generate(gitignore: bool) -> tempfile::TempDir {
         "[watch]\npaths = [\"libs\"]\ndebounce = \"{DEBOUNCE_MS}ms\"\n\n[build]\ncommand = \"true\"\noutput = \"tmp/out\"\n"
     );
     std::fs::write(root.join("watch.toml"), config).unwrap();
+    // Write the tree back now, not during the first measurement.
+    unsafe { libc::sync() };
     dir
 }
 
@@ -142,7 +145,12 @@ fn measure(program: &Path, root: &Path) {
         }
     }
     // A marker edit: paths the reads reported share its batch.
-    std::fs::write(root.join("libs/lib000/f9.ts"), "export const v = -1;\n").unwrap();
+    let value = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::fs::write(
+        root.join("libs/lib000/f9.ts"),
+        format!("export const v = {value};\n"),
+    )
+    .unwrap();
     let (_, change) = running.wait("change");
     running.wait("build_finished");
     println!(
@@ -153,7 +161,9 @@ fn measure(program: &Path, root: &Path) {
     let mut latencies = Vec::new();
     for edit in 0..EDITS {
         let file = root.join(format!("libs/lib{:03}/f0.ts", edit * 7));
-        std::fs::write(&file, format!("export const v = {};\n", 1000 + edit)).unwrap();
+        // New content on every run, or a second binary's build is skipped.
+        let value = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::fs::write(&file, format!("export const v = {value};\n")).unwrap();
         let written = Instant::now();
         let (started, _) = running.wait("build_started");
         running.wait("build_finished");
