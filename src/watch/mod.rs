@@ -252,4 +252,40 @@ mod tests {
             watcher.errors[0]
         );
     }
+
+    /// The engine's runtime has one thread, busy with probes and keys: the
+    /// watcher must walk and report with no runtime thread at all.
+    #[test]
+    fn new_directories_are_walked_with_no_runtime_running() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("libs")).unwrap();
+        let text = "[watch]\npaths = [\"libs\"]\n[build]\ncommand = \"true\"\n";
+        let config = Config::parse(&dir.path().join("watch.toml"), text).unwrap();
+        let (watcher, _) = Watcher::start(&config).unwrap();
+        let (changes_tx, mut changes) = mpsc::channel(64);
+        let (events_tx, _events) = mpsc::channel(8);
+        watcher.spawn(changes_tx, events_tx);
+
+        let deep = dir.path().join("libs/a/b/c");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("x.ts"), "x").unwrap();
+        let (found_tx, found) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            while let Some(change) = changes.blocking_recv() {
+                if found_tx.send(change).is_err() {
+                    return;
+                }
+            }
+        });
+        let wanted = Change::Path(PathBuf::from("libs/a/b/c/x.ts"));
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match found.recv_timeout(left) {
+                Ok(change) if change == wanted => break,
+                Ok(_) => {}
+                Err(_) => panic!("no change for {wanted:?}"),
+            }
+        }
+    }
 }
