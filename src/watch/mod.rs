@@ -14,6 +14,7 @@ pub use walk::walk;
 
 use crate::config::Config;
 use crate::event::{Event, Stamped};
+use crate::platform::WATCH_LIMIT_HINT;
 use dirs::{AddError, DirWatches};
 use notify::EventKind;
 use notify::event::{ModifyKind, RemoveKind, RenameMode};
@@ -21,13 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
 use std::time::Instant;
 use tokio::sync::mpsc;
-
-/// What to do when the platform runs out of watches.
-#[cfg(target_os = "linux")]
-const WATCH_LIMIT_HINT: &str = "raise it with `sudo sysctl fs.inotify.max_user_watches=524288` (add it to /etc/sysctl.conf to keep it)";
-#[cfg(not(target_os = "linux"))]
-const WATCH_LIMIT_HINT: &str =
-    "raise the open-files limit (`ulimit -n`) or watch fewer directories";
 
 /// Directory watches and the filter deciding what counts.
 pub struct Watcher {
