@@ -17,7 +17,7 @@ use crate::event::{Event, Stamped};
 use crate::platform::WATCH_LIMIT_HINT;
 use dirs::{AddError, DirWatches};
 use notify::EventKind;
-use notify::event::{ModifyKind, RemoveKind, RenameMode};
+use notify::event::{CreateKind, ModifyKind, RemoveKind, RenameMode};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
 use std::time::Instant;
@@ -134,10 +134,13 @@ impl Watcher {
             return;
         };
         let known_dir = self.watches.contains(&path);
-        let is_dir = if gone {
-            known_dir || kind == EventKind::Remove(RemoveKind::Folder)
-        } else {
-            std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+        let is_dir = match kind {
+            _ if gone => known_dir || kind == EventKind::Remove(RemoveKind::Folder),
+            // Writes and new files say what they are: no stat per event.
+            EventKind::Create(CreateKind::File) | EventKind::Modify(ModifyKind::Data(_)) => false,
+            EventKind::Access(_) => false,
+            EventKind::Create(CreateKind::Folder) => true,
+            _ => std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()),
         };
         if !is_dir {
             if self.filter.wants_file(&relative) {
