@@ -107,7 +107,11 @@ impl Engine {
         for event in recover(&self.config).await {
             self.emit(event).await;
         }
-        let (watcher, setup) = Watcher::start(&self.config)?;
+        // The first walk blocks: off the async threads with it.
+        let config = self.config.clone();
+        let (watcher, setup) = tokio::task::spawn_blocking(move || Watcher::start(&config))
+            .await
+            .map_err(|e| format!("the first walk of the watched paths failed: {e}"))??;
         // After the one early return: from here on, shutdown() stops them.
         self.supervisor.start().await;
         let paths = self
@@ -132,7 +136,7 @@ impl Engine {
         }
         let (change_tx, change_rx) = mpsc::channel(1024);
         let (batch_tx, mut batches) = mpsc::channel(16);
-        tokio::spawn(watcher.run(change_tx, self.events.clone()));
+        watcher.spawn(change_tx, self.events.clone());
         tokio::spawn(debounce(change_rx, batch_tx, self.config.watch.debounce));
 
         self.request(BuildReason::Startup).await;

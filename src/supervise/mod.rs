@@ -90,7 +90,7 @@ impl Supervisor {
     /// Starts the supervisor task (inside the runtime). Also makes devloop a
     /// child subreaper and starts reaping orphans.
     pub fn spawn(config: Arc<Config>, events: mpsc::Sender<Stamped>, options: Options) -> Self {
-        reaper::become_subreaper();
+        let subreaper = reaper::become_subreaper();
         let reaping = reaper::spawn_reaper();
         let (requests, inbox) = mpsc::unbounded_channel();
         let (reports_tx, reports) = mpsc::unbounded_channel();
@@ -117,6 +117,11 @@ impl Supervisor {
             if let Err(e) = reaping {
                 let message = format!("cannot watch for exited orphans (SIGCHLD): {e}");
                 set.shared.emit(Event::Error { message }).await;
+            }
+            // What this platform cannot do, said once.
+            let limits = crate::platform::limits().iter().map(|l| l.to_string());
+            for message in subreaper.err().into_iter().chain(limits) {
+                set.shared.emit(Event::Notice { message }).await;
             }
             set.run(inbox, reports).await;
         });

@@ -123,7 +123,9 @@ impl Run {
                 process: name.to_string(),
                 pid: self.pid,
                 code: status.and_then(|s| s.code()),
-                signal: status.and_then(|s| s.signal()).map(signal_name),
+                signal: status
+                    .and_then(|s| s.signal())
+                    .map(crate::platform::signal_name),
                 uptime_ms: self.started.elapsed().as_millis() as u64,
             })
             .await;
@@ -143,29 +145,6 @@ pub fn exec_form(command: &str) -> String {
     } else {
         format!("exec {trimmed}")
     }
-}
-
-fn signal_name(number: i32) -> String {
-    const NAMES: &[(i32, &str)] = &[
-        (1, "SIGHUP"),
-        (2, "SIGINT"),
-        (3, "SIGQUIT"),
-        (4, "SIGILL"),
-        (6, "SIGABRT"),
-        (7, "SIGBUS"),
-        (8, "SIGFPE"),
-        (9, "SIGKILL"),
-        (10, "SIGUSR1"),
-        (11, "SIGSEGV"),
-        (12, "SIGUSR2"),
-        (13, "SIGPIPE"),
-        (14, "SIGALRM"),
-        (15, "SIGTERM"),
-    ];
-    NAMES
-        .iter()
-        .find(|(n, _)| *n == number)
-        .map_or_else(|| format!("SIG{number}"), |(_, name)| name.to_string())
 }
 
 fn stream(
@@ -207,12 +186,5 @@ mod tests {
         ] {
             assert_eq!(exec_form(kept), kept);
         }
-    }
-
-    #[test]
-    fn signal_names() {
-        assert_eq!(signal_name(9), "SIGKILL");
-        assert_eq!(signal_name(15), "SIGTERM");
-        assert_eq!(signal_name(40), "SIG40");
     }
 }
