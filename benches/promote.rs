@@ -6,10 +6,15 @@
 //! away, rename staging in (both renames with std::fs::rename, so its swap
 //! gap is not inflated by process start-up), real `rm -rf` of the backup.
 //!
-//! Three situations, each a "build" rewriting the output before the round:
+//! Four situations, each a "build" writing the output before the round:
 //! - first: no target yet, nothing to recycle;
+//! - one-file: one file rewritten with new bytes, the rest left alone (an
+//!   incremental build);
 //! - rebuild-1%: every file rewritten (new mtime), 1% with new bytes;
 //! - rebuild-all: every file rewritten with new bytes.
+//!
+//! devloop's time includes the nudge of the servers' watchers (touching the
+//! changed paths in every kept tree).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,15 +32,20 @@ fn main() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let root = tmp.path();
     let out = root.join("out");
-    write_output(&out, 0, 1);
+    write_output(&out, 0, 1, false);
     println!(
         "promote bench: {} files, {} MB, in {}",
         DIRS * FILES_PER_DIR,
         DIRS * FILES_PER_DIR * FILE_BYTES / 1_000_000,
         root.display()
     );
-    let situations: [(&str, u64); 3] = [("first", 0), ("rebuild-1%", 100), ("rebuild-all", 1)];
-    for (name, every) in situations {
+    let situations: [(&str, u64, bool); 4] = [
+        ("first", 0, false),
+        ("one-file", u64::MAX, true),
+        ("rebuild-1%", 100, false),
+        ("rebuild-all", 1, false),
+    ];
+    for (name, every, only_new) in situations {
         let mut ours = Vec::new();
         let mut swaps = Vec::new();
         let mut theirs = Vec::new();
@@ -52,7 +62,7 @@ fn main() {
         }
         for round in 0..ROUNDS {
             if every > 0 {
-                write_output(&out, round as u64 + 1, every); // the "build"
+                write_output(&out, round as u64 + 1, every, only_new); // the "build"
             } else {
                 let _ = fs::remove_dir_all(&ws);
             }
@@ -121,8 +131,9 @@ fn run(program: &str, args: &[&std::ffi::OsStr]) {
 }
 
 /// Writes the output as a build would; files with `index % every == 0` get
-/// bytes that depend on `version` (every = 0: version 0 bytes everywhere).
-fn write_output(out: &Path, version: u64, every: u64) {
+/// bytes that depend on `version` (every = 0: version 0 bytes everywhere);
+/// `only_new`: the other files are not written at all.
+fn write_output(out: &Path, version: u64, every: u64, only_new: bool) {
     let mut buf = vec![0u8; FILE_BYTES];
     for d in 0..DIRS {
         let dir = out.join(format!("d{d}"));
@@ -131,6 +142,8 @@ fn write_output(out: &Path, version: u64, every: u64) {
             let index = (d * FILES_PER_DIR + f) as u64;
             let v = if every > 0 && index.is_multiple_of(every) {
                 version
+            } else if only_new {
+                continue;
             } else {
                 0
             };

@@ -285,15 +285,35 @@ fn copy_files(jobs: &[FileJob]) -> Result<CopyStats, PromoteError> {
 /// Copies one file; returns whether a recycled copy already matched, and
 /// whether its bytes differ from the previous generation's.
 fn copy_one(job: &FileJob, bufs: &mut data::Buffers) -> Result<(bool, bool), PromoteError> {
+    let quick = job
+        .existing
+        .then(|| quick_same(&job.dst, &job.meta))
+        .flatten();
+    // Same bytes, mode and times already: nothing to write at all, and in
+    // the usual case (unchanged since the previous generation) nothing to read.
+    let done = quick
+        .as_ref()
+        .is_some_and(|m| m.mode() & 0o7777 == job.meta.mode() & 0o7777);
+    if done
+        && job
+            .prev
+            .as_ref()
+            .is_some_and(|p| quick_same(p, &job.meta).is_some())
+    {
+        return Ok((true, false));
+    }
     let mut src = File::open(&job.src).map_err(io_err("open", &job.src))?;
-    let reused = job.existing && {
-        let same = quick_same(&job.dst, &job.meta)
-            || data::same_content(&mut src, &job.dst, job.meta.len(), bufs)
+    if done {
+        return Ok((true, changed_since_prev(job, &mut src, bufs)?));
+    }
+    let reused = quick.is_some()
+        || job.existing && {
+            let same = data::same_content(&mut src, &job.dst, job.meta.len(), bufs)
                 .map_err(io_err("compare with", &job.dst))?
                 .is_some();
-        rewind(&mut src, &job.src)?;
-        same
-    };
+            rewind(&mut src, &job.src)?;
+            same
+        };
     if reused {
         let dst = File::open(&job.dst).map_err(io_err("open", &job.dst))?;
         data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
@@ -307,27 +327,35 @@ fn copy_one(job: &FileJob, bufs: &mut data::Buffers) -> Result<(bool, bool), Pro
             .map_err(io_err("copy into", &job.dst))?;
         data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
     }
-    let changed = match &job.prev {
+    Ok((reused, changed_since_prev(job, &mut src, bufs)?))
+}
+
+/// Whether the file's bytes differ from the previous generation's.
+fn changed_since_prev(
+    job: &FileJob,
+    src: &mut File,
+    bufs: &mut data::Buffers,
+) -> Result<bool, PromoteError> {
+    Ok(match &job.prev {
         None => job.added,
-        Some(prev) if quick_same(prev, &job.meta) => false,
+        Some(prev) if quick_same(prev, &job.meta).is_some() => false,
         Some(prev) => {
-            rewind(&mut src, &job.src)?;
+            rewind(src, &job.src)?;
             // Unreadable counts as changed: a nudge too many costs little.
             !matches!(
-                data::same_content(&mut src, prev, job.meta.len(), bufs),
+                data::same_content(src, prev, job.meta.len(), bufs),
                 Ok(Some(_))
             )
         }
-    };
-    Ok((reused, changed))
+    })
 }
 
 /// Same size and modification time as the output file: a copy of the same
 /// write (copies keep the build's times), so the bytes need no compare.
 /// Trusted only when the copy was made a second or more after that write:
 /// two writes within one timestamp tick could otherwise look alike.
-fn quick_same(path: &Path, src: &fs::Metadata) -> bool {
-    fs::symlink_metadata(path).is_ok_and(|m| {
+fn quick_same(path: &Path, src: &fs::Metadata) -> Option<fs::Metadata> {
+    fs::symlink_metadata(path).ok().filter(|m| {
         m.is_file()
             && m.len() == src.len()
             && m.mtime() == src.mtime()
