@@ -62,16 +62,17 @@ pub struct Figures {
 }
 
 impl Figures {
-    pub const HEADER: &str = "| server | edits picked up | promoted to served, median | max | own file reload, median | errors | refused |\n|---|---|---|---|---|---|---|";
+    pub const HEADER: &str = "| server | edits picked up | promoted to served, median | max | own file reload, median (served) | errors | refused |\n|---|---|---|---|---|---|---|";
 
     pub fn row(&self) -> String {
         format!(
-            "| {} | {}/{EDITS} | {} ms | {} ms | {} ms | {} | {} |",
+            "| {} | {}/{EDITS} | {} ms | {} ms | {} ms ({}/{OWN_EDITS}) | {} | {} |",
             self.name,
             self.served,
             median(&self.delays_ms),
             self.delays_ms.iter().max().copied().unwrap_or(0),
             median(&self.own_ms),
+            self.own_ms.len(),
             self.errors.len(),
             self.refused
         )
