@@ -100,8 +100,27 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
         {
             writeln!(out, "  advice  set on_promote = \"restart\": {why}")?;
         }
-        if let Some(port) = process.port {
-            writeln!(out, "  port    {port}")?;
+        match process.port {
+            Some(port) if process.proxy => {
+                writeln!(
+                    out,
+                    "  port    {port}, held by devloop (proxy): each instance listens on a private port given in $PORT"
+                )?;
+                if process.command.contains("next") && process.command.contains(" dev") {
+                    writeln!(
+                        out,
+                        "  note    next dev locks its distDir: set it from $DEVLOOP_INSTANCE (0 or 1) so two can run at once (README, Processes)"
+                    )?;
+                }
+                if !process.command.contains("PORT") && process.command.contains("vite") {
+                    writeln!(
+                        out,
+                        "  note    vite does not read PORT: add `--port $PORT` to the command"
+                    )?;
+                }
+            }
+            Some(port) => writeln!(out, "  port    {port}")?,
+            None => {}
         }
         if let Some(health) = &process.health {
             let probe = match &health.probe {

@@ -90,6 +90,9 @@ pub enum Event {
         process: String,
         pid: u32,
         restarts: u32,
+        /// With `proxy`: the instance's private port, given in $PORT.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
     },
     ProcessOutput {
         process: String,
@@ -99,6 +102,11 @@ pub enum Event {
     ProcessReady {
         process: String,
         ms: u64,
+        /// With `proxy`: the instance that serves `port` from now on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
     },
     ProcessExited {
         process: String,

@@ -73,6 +73,10 @@ pub struct ProcessConfig {
     pub restart: Restart,
     pub on_promote: OnPromote,
     pub port: Option<u16>,
+    /// devloop holds `port` and forwards it to the instance serving.
+    pub proxy: bool,
+    /// How long a start may take to be ready before it counts as a failure.
+    pub start_timeout: Duration,
     pub health: Option<Health>,
     pub stop_signal: SignalName,
     pub stop_timeout: Duration,

@@ -63,6 +63,8 @@ pub struct RawProcess {
     #[serde(default)]
     pub on_promote: OnPromote,
     pub port: Option<u16>,
+    pub proxy: Option<Spanned<bool>>,
+    pub start_timeout: Option<Spanned<Dur>>,
     pub health: Option<Spanned<RawHealth>>,
     pub stop_signal: Option<SignalName>,
     pub stop_timeout: Option<Dur>,

@@ -298,6 +298,8 @@ fn process_config(
         spans.push(dep.span());
     }
     let health = raw.health.map(|h| health(check, h)).transpose()?;
+    let proxy = proxy(check, raw.proxy, raw.port)?;
+    let start_timeout = start_timeout(check, raw.start_timeout)?;
     let process = ProcessConfig {
         name: name.to_string(),
         command: raw.command.into_inner(),
@@ -308,11 +310,41 @@ fn process_config(
         restart: raw.restart,
         on_promote: raw.on_promote,
         port: raw.port,
+        proxy,
+        start_timeout,
         health,
         stop_signal: raw.stop_signal.unwrap_or(SignalName::TERM),
         stop_timeout: raw.stop_timeout.map_or(Duration::from_secs(10), |Dur(d)| d),
     };
     Ok((process, spans))
+}
+
+/// `proxy = true` needs the port devloop is to hold.
+fn proxy(
+    check: &Checker,
+    raw: Option<Spanned<bool>>,
+    port: Option<u16>,
+) -> Result<bool, ConfigError> {
+    match raw {
+        Some(proxy) if *proxy.get_ref() && port.is_none() => Err(check.error(
+            proxy.span(),
+            "proxy = true needs `port = P`: devloop listens on P and gives the process a private port in $PORT",
+        )),
+        Some(proxy) => Ok(*proxy.get_ref()),
+        None => Ok(false),
+    }
+}
+
+/// Default 60 s: a dev server's first compile can take tens of seconds.
+fn start_timeout(check: &Checker, raw: Option<Spanned<Dur>>) -> Result<Duration, ConfigError> {
+    match raw {
+        None => Ok(Duration::from_secs(60)),
+        Some(value) if value.get_ref().0.is_zero() => Err(check.error(
+            value.span(),
+            "start_timeout must be longer than 0: it is how long a start may take to be ready",
+        )),
+        Some(value) => Ok(value.into_inner().0),
+    }
 }
 
 fn health(check: &Checker, raw: Spanned<RawHealth>) -> Result<Health, ConfigError> {

@@ -7,10 +7,12 @@
 
 mod backoff;
 mod health;
+mod instance;
 pub mod leftovers;
 mod order;
 mod port;
 mod process;
+mod proxy;
 mod reaper;
 mod run;
 

@@ -32,6 +32,13 @@ pub struct Run {
     /// Probe results, when the process has a health check.
     pub health: Option<mpsc::Receiver<bool>>,
     health_task: Option<JoinHandle<()>>,
+    /// Failed probes in a row that make it unhealthy.
+    pub retries: u32,
+    /// With `proxy`: the private port it was given in $PORT.
+    pub port: Option<u16>,
+    /// With `proxy`: 0 or 1 in $DEVLOOP_INSTANCE, never the same for two
+    /// instances running at once.
+    pub slot: u8,
 }
 
 impl Run {
@@ -56,6 +63,9 @@ impl Run {
             readers: Vec::new(),
             health: None,
             health_task: None,
+            retries: 1,
+            port: None,
+            slot: 0,
         })
     }
 
@@ -77,8 +87,10 @@ impl Run {
             let dir = ProbeDir {
                 root: shared.root.clone(),
                 cwd: config.cwd.clone(),
+                env: config.env.clone(),
             };
             self.health = Some(rx);
+            self.retries = health.retries;
             self.health_task = Some(tokio::spawn(watch(health.clone(), dir, tx)));
         }
     }
