@@ -34,7 +34,7 @@ pub struct Case {
     /// The process command; `{port}` and `{bin}` (the cache's
     /// node_modules) are filled in.
     pub command: &'static str,
-    /// Extra lines of the `[process.server]` table.
+    /// Extra lines of the `[process.server]` table; `{port}` is filled in.
     pub extra: &'static str,
     /// URL path serving the lib's value; `{ws}` is the workspace's path.
     pub lib_url: &'static str,
@@ -221,7 +221,7 @@ env = {{ PORT = "{port}", DEMO_ROOT = "{root}", NEXT_TELEMETRY_DISABLED = "1", B
 "#,
         app = case.app,
         root = cache.display(),
-        extra = case.extra,
+        extra = case.extra.replace("{port}", &port.to_string()),
     );
     let ws = Workspace::new_in(cache, &config);
     let root = ws.path();
