@@ -102,6 +102,11 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
             process.stop_signal,
             format_duration(process.stop_timeout)
         )?;
+        if process.on_promote != OnPromote::Restart
+            && let Some(why) = crate::advice::restart_reason(&process.command)
+        {
+            writeln!(out, "  advice  set on_promote = \"restart\": {why}")?;
+        }
         match process.port {
             Some(port) if process.proxy => {
                 writeln!(

@@ -1,6 +1,7 @@
 //! devloop: watch library sources, build, promote the output atomically, and
 //! supervise the dev servers that import it.
 
+pub mod advice;
 pub mod app;
 pub mod build;
 pub mod check;

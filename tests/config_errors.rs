@@ -73,6 +73,21 @@ fn a_good_configuration_checks_and_names_what_it_runs() {
     let api = stdout.find("process   api").unwrap();
     let web = stdout.find("process   web").unwrap();
     assert!(api < web, "processes keep the order of the file");
+    // A plain node server loads the libs once: check says so, for api only.
+    let advice = stdout
+        .find("advice  set on_promote = \"restart\": a plain `node` server")
+        .unwrap_or_else(|| panic!("no restart advice for api:\n{stdout}"));
+    assert!(api < advice && advice < web, "{stdout}");
+    assert_eq!(stdout.matches("advice").count(), 1, "{stdout}");
+
+    let restarted = GOOD.replacen(
+        "on_promote = \"signal:SIGHUP\"",
+        "on_promote = \"restart\"",
+        1,
+    );
+    let out = workspace_with_tool(&restarted).run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("advice"), "already restarted:\n{stdout}");
 }
 
 /// Replaces `from` with `to` in the good configuration, runs `check`, and

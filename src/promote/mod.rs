@@ -43,6 +43,7 @@ use std::time::Instant;
 mod copy;
 mod generations;
 mod layout;
+mod nudge;
 mod recover;
 mod space;
 mod swap;
@@ -173,7 +174,7 @@ pub fn promote(spec: &PromoteSpec) -> Result<Promotion, PromoteError> {
         previous: current_generation(&layout.target),
     };
     let stage = generations::prepare_stage(&layout, &dir, generation, spec.keep)?;
-    let stats = match copy::sync_tree(&spec.output, &stage) {
+    let stats = match copy::sync_tree(&spec.output, &stage, Some(&layout.target)) {
         Ok(stats) => stats,
         Err(e) => {
             // Best effort: the next start removes an unmarked stage anyway.
@@ -199,6 +200,7 @@ pub fn promote(spec: &PromoteSpec) -> Result<Promotion, PromoteError> {
     }
     let _ = swap::sync_dir(&dir, &layout);
     let _ = generations::prune(&layout, &dir, spec.keep);
+    nudge::after_swap(&layout, &stats.changed);
     Ok(Promotion {
         generation,
         target: spec.target.clone(),
