@@ -19,4 +19,5 @@ pub mod promote;
 pub mod snapshot;
 pub mod supervise;
 pub mod ui;
+pub mod warm;
 pub mod watch;

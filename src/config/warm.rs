@@ -1,0 +1,70 @@
+//! `[build] persistent = true`: the regexes that split a watch-mode
+//! compiler's output into cycles, from watch.toml or from a preset.
+
+use super::error::ConfigError;
+use super::schema::RawBuild;
+use super::validate::Checker;
+use crate::warm::presets::{PRESETS, compile, preset_for};
+use regex_automata::meta::Regex;
+use toml::Spanned;
+
+/// A warm build's cycle lines (matched against lines without ANSI colour).
+#[derive(Debug, Clone)]
+pub struct WarmConfig {
+    pub done: Regex,
+    pub failed: Option<Regex>,
+    /// The preset that filled in what watch.toml left out.
+    pub preset: Option<&'static str>,
+}
+
+pub(super) fn warm_config(
+    check: &Checker,
+    raw: &RawBuild,
+) -> Result<Option<WarmConfig>, ConfigError> {
+    if !raw.persistent {
+        if let Some(value) = raw.done.as_ref().or(raw.failed.as_ref()) {
+            return Err(check.error(
+                value.span(),
+                "build.done and build.failed apply only to a warm build: add `persistent = true` (the command keeps running and rebuilds by itself)",
+            ));
+        }
+        return Ok(None);
+    }
+    let preset = preset_for(raw.command.get_ref());
+    let done = match (&raw.done, preset) {
+        (Some(value), _) => regex(check, value, "build.done")?,
+        (None, Some(preset)) => compile(preset.done).expect("preset regexes compile"),
+        (None, None) => {
+            let known: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+            return Err(check.error(
+                raw.command.span(),
+                format!(
+                    "persistent = true needs build.done, a regex for the line that ends each build cycle (like 'Watching for file changes'): the command matches no preset ({})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    };
+    let failed = match (&raw.failed, preset) {
+        (Some(value), _) => Some(regex(check, value, "build.failed")?),
+        (None, Some(preset)) => Some(compile(preset.failed).expect("preset regexes compile")),
+        (None, None) => None,
+    };
+    let filled = raw.done.is_none() || raw.failed.is_none();
+    Ok(Some(WarmConfig {
+        done,
+        failed,
+        preset: preset.filter(|_| filled).map(|p| p.name),
+    }))
+}
+
+fn regex(check: &Checker, value: &Spanned<String>, what: &str) -> Result<Regex, ConfigError> {
+    if value.get_ref().is_empty() {
+        return Err(check.error(
+            value.span(),
+            format!("{what} is empty: it would match every line"),
+        ));
+    }
+    compile(value.get_ref())
+        .map_err(|e| check.error(value.span(), format!("{what} is not a valid regex: {e}")))
+}
