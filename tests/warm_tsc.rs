@@ -22,7 +22,10 @@ const CYCLE_WAIT: Duration = Duration::from_secs(180);
 const EDITS: u32 = 10;
 
 fn edit(ws: &Workspace, value: &str) {
-    ws.write("libs/a/src/index.ts", &format!("export const value: number = {value};\n"));
+    ws.write(
+        "libs/a/src/index.ts",
+        &format!("export const value: number = {value};\n"),
+    );
 }
 
 fn promoted_value(ws: &Workspace) -> String {
@@ -50,7 +53,8 @@ fn tsc_build_watch_promotes_good_cycles_fails_bad_ones_and_survives_kill_9() {
     let Some(node_modules) = npm::installed(Path::new(FIXTURE), "warm-tsc-cache", "tsc") else {
         return;
     };
-    let ws = Workspace::new(&std::fs::read_to_string(Path::new(FIXTURE).join("watch.toml")).unwrap());
+    let ws =
+        Workspace::new(&std::fs::read_to_string(Path::new(FIXTURE).join("watch.toml")).unwrap());
     npm::workspace_from(Path::new(FIXTURE), ws.path(), &node_modules);
 
     let mut devloop = Devloop::start(&ws);
@@ -64,7 +68,10 @@ fn tsc_build_watch_promotes_good_cycles_fails_bad_ones_and_survives_kill_9() {
         let saved = Instant::now();
         edit(&ws, &i.to_string());
         took.push(wait_promoted(&mut devloop, &ws, &i.to_string(), saved).as_millis());
-        assert!(ws.read("dist/libs/b/index.js").contains("doubled"), "b is whole");
+        assert!(
+            ws.read("dist/libs/b/index.js").contains("doubled"),
+            "b is whole"
+        );
     }
     took.sort();
     eprintln!("warm_tsc: {EDITS} edits, save -> promoted (ms, sorted): {took:?}");
@@ -86,8 +93,16 @@ fn tsc_build_watch_promotes_good_cycles_fails_bad_ones_and_survives_kill_9() {
             && e["message"].as_str().unwrap_or("").contains("error TS2322")),
         "the failure is said with the compiler's line"
     );
-    assert_eq!(devloop.all("promoted").len(), promotions, "nothing promoted");
-    assert_eq!(promoted_value(&ws), EDITS.to_string(), "the last good cycle stays");
+    assert_eq!(
+        devloop.all("promoted").len(),
+        promotions,
+        "nothing promoted"
+    );
+    assert_eq!(
+        promoted_value(&ws),
+        EDITS.to_string(),
+        "the last good cycle stays"
+    );
 
     // The fix promotes.
     edit(&ws, "42");
@@ -97,20 +112,31 @@ fn tsc_build_watch_promotes_good_cycles_fails_bad_ones_and_survives_kill_9() {
     edit(&ws, "43");
     devloop.wait_for_within(CYCLE_WAIT, "the next cycle", |e| {
         e["event"] == "build_output"
-            && e["line"].as_str().unwrap_or("").contains("File change detected")
+            && e["line"]
+                .as_str()
+                .unwrap_or("")
+                .contains("File change detected")
     });
     devloop.signal(libc::SIGKILL);
     devloop.wait_exit();
-    assert!(compiler.iter().any(|&pid| alive(pid)), "the compiler outlived devloop");
+    assert!(
+        compiler.iter().any(|&pid| alive(pid)),
+        "the compiler outlived devloop"
+    );
     let again = Devloop::start(&ws);
     let mut again = again;
     again.wait_event("watching", &[]);
     assert!(
-        wait_until(Duration::from_secs(10), || compiler.iter().all(|&pid| !alive(pid))),
+        wait_until(Duration::from_secs(10), || compiler
+            .iter()
+            .all(|&pid| !alive(pid))),
         "the next start stopped the compiler the killed devloop left"
     );
     let value = promoted_value(&ws);
-    assert!(value == "42" || value == "43", "the target is whole: {value:?}");
+    assert!(
+        value == "42" || value == "43",
+        "the target is whole: {value:?}"
+    );
     assert!(ws.read("dist/libs/b/index.js").contains("doubled"));
     wait_promoted(&mut again, &ws, "43", Instant::now());
     let compiler = descendants(again.pid());

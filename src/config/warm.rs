@@ -68,3 +68,72 @@ fn regex(check: &Checker, value: &Spanned<String>, what: &str) -> Result<Regex, 
     compile(value.get_ref())
         .map_err(|e| check.error(value.span(), format!("{what} is not a valid regex: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigError};
+
+    fn parse(build: &str) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("devloop-warm-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("libs")).unwrap();
+        let text = format!("[watch]\npaths = [\"libs\"]\n[build]\n{build}\noutput = \"tmp/out\"\n");
+        Config::parse(&dir.join("watch.toml"), &text)
+    }
+
+    #[test]
+    fn a_known_compiler_needs_no_regexes_and_says_which_preset_filled_them() {
+        let config = parse("command = \"env tsc -b -w\"\npersistent = true").unwrap();
+        let warm = config.build.warm.unwrap();
+        assert_eq!(warm.preset, Some("tsc --watch"));
+        assert!(
+            warm.done
+                .is_match("[1:00:00 AM] Found 0 errors. Watching for file changes.")
+        );
+        assert!(
+            warm.failed
+                .unwrap()
+                .is_match("a.ts(1,1): error TS1005: ';' expected.")
+        );
+        let own =
+            parse("command = \"env tsc -w\"\npersistent = true\ndone = 'ready'\nfailed = 'boom'")
+                .unwrap();
+        assert_eq!(
+            own.build.warm.unwrap().preset,
+            None,
+            "nothing was filled in"
+        );
+        assert!(
+            parse("command = \"env tsc -b\"")
+                .unwrap()
+                .build
+                .warm
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn mistakes_are_located_and_explained() {
+        let error = parse("command = \"env mytool\"\npersistent = true").unwrap_err();
+        assert!(
+            error.message.contains("needs build.done"),
+            "{}",
+            error.message
+        );
+        assert!(error.to_string().contains(":4:"), "{error}");
+        let error = parse("command = \"true\"\ndone = 'x'").unwrap_err();
+        assert!(
+            error.message.contains("persistent = true"),
+            "{}",
+            error.message
+        );
+        let error = parse("command = \"true\"\npersistent = true\ndone = 'a('").unwrap_err();
+        assert!(
+            error.message.contains("not a valid regex"),
+            "{}",
+            error.message
+        );
+        assert!(error.to_string().contains(":6:"), "{error}");
+        let error = parse("command = \"true\"\npersistent = true\ndone = ''").unwrap_err();
+        assert!(error.message.contains("empty"), "{}", error.message);
+    }
+}

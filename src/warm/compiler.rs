@@ -3,12 +3,13 @@
 
 use super::ToWarm;
 use super::cycle::Cycles;
+use super::output::{Line, Marks, Taps, tap};
 use super::{plain, quiet};
 use crate::build::BuildOutcome;
 use crate::config::{Config, WarmConfig, format_duration};
 use crate::engine::{Finished, Input, promote_spec};
+use crate::event::Stream;
 use crate::event::{BuildReason, BuildStatus, Event, Stamped};
-use crate::lines::forward_lines;
 use crate::proc::{shell, spawn, terminate_group};
 use crate::promote::promote_checked;
 use crate::supervise::backoff::{Backoff, Decision};
@@ -16,9 +17,10 @@ use crate::supervise::leftovers::{BUILD_FILE, Records, record_of};
 use crate::watch::ChangeBatch;
 use rustix::process::Signal;
 use std::collections::VecDeque;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
+use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
@@ -46,11 +48,14 @@ struct Compiler {
     ctx: Context,
     warm: WarmConfig,
     cycles: Cycles,
-    /// Lines printed so far: one more during staging drops the promotion.
-    printed: Arc<AtomicU64>,
+    /// What the running compiler printed, for the staging thread.
+    taps: Arc<Taps>,
+    /// Where its output stood at the last line taken in.
+    marks: Marks,
     staging: Option<Staging>,
-    /// Ended cycles waiting for the one being staged, in order.
-    queue: VecDeque<BuildOutcome>,
+    /// Ended cycles waiting for the one being staged, in order, with the
+    /// output's marks when they ended.
+    queue: VecDeque<(BuildOutcome, Marks)>,
 }
 
 /// Runs the compiler until told to stop; then its group is gone.
@@ -62,7 +67,8 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
         cycles: Cycles::new(ctx.config.build.timeout),
         ctx,
         warm,
-        printed: Arc::default(),
+        taps: Arc::default(),
+        marks: [0, 0],
         staging: None,
         queue: VecDeque::new(),
     };
@@ -148,27 +154,17 @@ impl Compiler {
             records.add(record);
         }
         let (line_tx, mut lines) = mpsc::channel(256);
-        let pipes = [
-            child.stdout.take().map(|out| {
-                (
-                    crate::event::Stream::Stdout,
-                    Box::new(out) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-                )
-            }),
-            child
-                .stderr
-                .take()
-                .map(|err| (crate::event::Stream::Stderr, Box::new(err) as _)),
-        ];
-        for (stream, pipe) in pipes.into_iter().flatten() {
-            // The build number is set when the line is taken in.
-            forward_lines(pipe, line_tx.clone(), move |line| Event::BuildOutput {
-                build: 0,
-                stream,
-                line,
-            });
+        let mut pipes: Vec<(Stream, Box<dyn AsyncRead + Unpin + Send>, Option<OwnedFd>)> =
+            Vec::new();
+        if let Some(out) = child.stdout.take() {
+            let fd = rustix::io::dup(out.as_fd()).ok();
+            pipes.push((Stream::Stdout, Box::new(out), fd));
         }
-        drop(line_tx);
+        if let Some(err) = child.stderr.take() {
+            let fd = rustix::io::dup(err.as_fd()).ok();
+            pipes.push((Stream::Stderr, Box::new(err), fd));
+        }
+        self.taps = tap(pipes, line_tx);
         let end = loop {
             let deadline = self.cycles.deadline();
             tokio::select! {
@@ -177,7 +173,7 @@ impl Compiler {
                     Some(ToWarm::Restart) => break End::Restart,
                     Some(ToWarm::Changed(batch)) => self.changed(batch).await,
                 },
-                Some(stamped) = lines.recv() => self.line(stamped.event).await,
+                Some(line) = lines.recv() => self.line(line).await,
                 staged = async { self.staging.as_mut().expect("staging").await }, if self.staging.is_some() => {
                     self.staging = None;
                     match staged {
@@ -193,10 +189,10 @@ impl Compiler {
         terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
         records.clear();
         // What it printed last, up to a moment for a pipe held elsewhere.
-        while let Ok(Some(stamped)) =
+        while let Ok(Some(line)) =
             tokio::time::timeout(Duration::from_millis(500), lines.recv()).await
         {
-            self.line(stamped.event).await;
+            self.line(line).await;
         }
         if let Some(build) = self.cycles.interrupted() {
             let status = match end {
@@ -215,13 +211,15 @@ impl Compiler {
     }
 
     /// One line of output: opens, continues or ends a cycle.
-    async fn line(&mut self, event: Event) {
-        let Event::BuildOutput { stream, line, .. } = event else {
-            return;
-        };
-        if !line.trim().is_empty() {
-            self.printed.fetch_add(1, Ordering::SeqCst);
-        }
+    async fn line(
+        &mut self,
+        Line {
+            stream,
+            text: line,
+            end,
+        }: Line,
+    ) {
+        self.marks[stream_index(stream)] = end;
         let text = plain(&line);
         let done = self.warm.done.is_match(text.as_ref());
         let failed = self
@@ -244,6 +242,9 @@ impl Compiler {
             .await;
         }
         if let Some(ended) = step.ended {
+            // The other stream may lag behind: what was read of it counts as before done.
+            let other = 1 - stream_index(stream);
+            self.marks[other] = self.taps.marks()[other];
             let status = match &ended.failure {
                 Some(failure) => {
                     let message = format!(
@@ -296,18 +297,18 @@ impl Compiler {
 
     /// An ended cycle: reported in order, a good one after its promotion.
     async fn push(&mut self, outcome: BuildOutcome) {
-        self.queue.push_back(outcome);
+        self.queue.push_back((outcome, self.marks));
         if self.staging.is_none() {
             self.next_in_queue().await;
         }
     }
 
     async fn next_in_queue(&mut self) {
-        while let Some(outcome) = self.queue.pop_front() {
+        while let Some((outcome, marks)) = self.queue.pop_front() {
             let spec = promote_spec(&self.ctx.config);
             match spec {
                 Some(spec) if outcome.status == BuildStatus::Ok => {
-                    self.staging = Some(self.stage(spec, outcome));
+                    self.staging = Some(self.stage(spec, outcome, marks));
                     return;
                 }
                 _ => self.done(outcome, None).await,
@@ -316,14 +317,18 @@ impl Compiler {
     }
 
     /// Promotes off the runtime's threads, if the compiler stays quiet.
-    fn stage(&self, spec: crate::promote::PromoteSpec, outcome: BuildOutcome) -> Staging {
-        let printed = self.printed.clone();
-        let at_done = printed.load(Ordering::SeqCst);
+    fn stage(
+        &self,
+        spec: crate::promote::PromoteSpec,
+        outcome: BuildOutcome,
+        at_done: Marks,
+    ) -> Staging {
+        let taps = self.taps.clone();
         tokio::task::spawn_blocking(move || {
             let build = outcome.id;
             let before = quiet::fingerprint(&spec.output);
             let quiet = || {
-                if printed.load(Ordering::SeqCst) != at_done {
+                if !taps.quiet_since(at_done) {
                     Err(format!(
                         "the compiler printed again while build {build} was being staged: not promoted, the next cycle will be"
                     ))
@@ -347,7 +352,7 @@ impl Compiler {
         {
             self.done(outcome, Some(promotion)).await;
         }
-        while let Some(outcome) = self.queue.pop_front() {
+        while let Some((outcome, _)) = self.queue.pop_front() {
             self.done(outcome, None).await;
         }
     }
@@ -363,6 +368,13 @@ impl Compiler {
 
     async fn emit(&self, event: Event) {
         let _ = self.ctx.events.send(Stamped::now(event)).await;
+    }
+}
+
+fn stream_index(stream: Stream) -> usize {
+    match stream {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
     }
 }
 

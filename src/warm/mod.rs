@@ -11,6 +11,7 @@
 
 mod compiler;
 mod cycle;
+mod output;
 pub mod presets;
 mod quiet;
 

@@ -48,11 +48,14 @@ pub const PRESETS: &[Preset] = &[
 
 /// Compiles a done/failed regex. Classes are ASCII (`\d`, `\w`): no
 /// Unicode tables are linked in, and the lines matched are ASCII where it counts.
-pub fn compile(pattern: &str) -> Result<Regex, regex_automata::meta::BuildError> {
+pub fn compile(pattern: &str) -> Result<Regex, String> {
     let syntax = regex_automata::util::syntax::Config::new()
         .unicode(false)
         .utf8(false);
-    Regex::builder().syntax(syntax).build(pattern)
+    Regex::builder()
+        .syntax(syntax)
+        .build(pattern)
+        .map_err(|e| e.to_string())
 }
 
 /// The preset for a command, when its tool is one of the known compilers

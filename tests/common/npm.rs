@@ -44,7 +44,10 @@ pub fn installed(fixture: &Path, cache_name: &str, bin: &str) -> Option<PathBuf>
     if std::fs::rename(&staging, &done).is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
-    assert!(node_modules.join(".bin").join(bin).exists(), "npm did not install {bin}");
+    assert!(
+        node_modules.join(".bin").join(bin).exists(),
+        "npm did not install {bin}"
+    );
     Some(node_modules)
 }
 
