@@ -13,6 +13,11 @@ use toml::Spanned;
 pub struct WarmConfig {
     pub done: Regex,
     pub failed: Option<Regex>,
+    /// A preset's start line, when the preset gave done.
+    pub start: Option<Regex>,
+    /// The patterns as written (or filled in), for `check`.
+    pub done_pattern: String,
+    pub failed_pattern: Option<String>,
     /// The preset that filled in what watch.toml left out.
     pub preset: Option<&'static str>,
 }
@@ -31,6 +36,16 @@ pub(super) fn warm_config(
         return Ok(None);
     }
     let preset = preset_for(raw.command.get_ref());
+    let done_pattern = match (&raw.done, preset) {
+        (Some(value), _) => value.get_ref().clone(),
+        (None, Some(preset)) => preset.done.to_string(),
+        (None, None) => String::new(),
+    };
+    let failed_pattern = match (&raw.failed, preset) {
+        (Some(value), _) => Some(value.get_ref().clone()),
+        (None, Some(preset)) => Some(preset.failed.to_string()),
+        (None, None) => None,
+    };
     let done = match (&raw.done, preset) {
         (Some(value), _) => regex(check, value, "build.done")?,
         (None, Some(preset)) => compile(preset.done).expect("preset regexes compile"),
@@ -51,9 +66,16 @@ pub(super) fn warm_config(
         (None, None) => None,
     };
     let filled = raw.done.is_none() || raw.failed.is_none();
+    let start = preset
+        .filter(|_| raw.done.is_none())
+        .and_then(|p| p.start)
+        .map(|start| compile(start).expect("preset regexes compile"));
     Ok(Some(WarmConfig {
+        start,
         done,
         failed,
+        done_pattern,
+        failed_pattern,
         preset: preset.filter(|_| filled).map(|p| p.name),
     }))
 }

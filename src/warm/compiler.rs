@@ -2,7 +2,7 @@
 //! lines split into cycles, promotions one at a time, restarts with backoff.
 
 use super::ToWarm;
-use super::cycle::Cycles;
+use super::cycle::{Cycles, Matched};
 use super::output::{Line, Marks, Taps, tap};
 use super::{plain, quiet};
 use crate::build::BuildOutcome;
@@ -221,15 +221,22 @@ impl Compiler {
     ) {
         self.marks[stream_index(stream)] = end;
         let text = plain(&line);
-        let done = self.warm.done.is_match(text.as_ref());
-        let failed = self
-            .warm
-            .failed
-            .as_ref()
-            .is_some_and(|re| re.is_match(text.as_ref()));
+        let matched = Matched {
+            start: self
+                .warm
+                .start
+                .as_ref()
+                .is_some_and(|re| re.is_match(text.as_ref())),
+            done: self.warm.done.is_match(text.as_ref()),
+            failed: self
+                .warm
+                .failed
+                .as_ref()
+                .is_some_and(|re| re.is_match(text.as_ref())),
+        };
         let step = self
             .cycles
-            .line(&text, done, failed, Instant::now(), SystemTime::now());
+            .line(&text, matched, Instant::now(), SystemTime::now());
         if let Some((build, reason)) = step.opened {
             self.emit(Event::BuildStarted { build, reason }).await;
         }

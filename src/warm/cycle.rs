@@ -36,6 +36,17 @@ struct Open {
     /// When its first line came (None: opened by a change, no line yet).
     first_line: Option<SystemTime>,
     failure: Option<String>,
+    /// Compilers that printed a start line and no done line yet.
+    compiling: u32,
+}
+
+/// What a line matched.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Matched {
+    /// A compiler starts a cycle (known for the presets only).
+    pub start: bool,
+    pub done: bool,
+    pub failed: bool,
 }
 
 #[derive(Debug)]
@@ -75,19 +86,18 @@ impl Cycles {
             started: now,
             first_line,
             failure: None,
+            compiling: 0,
         });
         (self.last_build, reason)
     }
 
-    /// One line of output; `done`/`failed` say what it matched.
-    pub fn line(
-        &mut self,
-        line: &str,
-        done: bool,
-        failed: bool,
-        now: Instant,
-        wall: SystemTime,
-    ) -> Step {
+    /// One line of output; `matched` says which regexes it matched.
+    pub fn line(&mut self, line: &str, matched: Matched, now: Instant, wall: SystemTime) -> Step {
+        let Matched {
+            start,
+            done,
+            failed,
+        } = matched;
         let mut step = Step::default();
         match &mut self.open {
             Some(open) => {
@@ -102,7 +112,13 @@ impl Cycles {
         if failed && open.failure.is_none() {
             open.failure = Some(line.trim().to_string());
         }
-        if done {
+        if start {
+            open.compiling += 1;
+        }
+        // Several compilers (nx --watch runs one per lib): the last one ends it.
+        if done && open.compiling > 1 {
+            open.compiling -= 1;
+        } else if done {
             let open = self.open.take().expect("a cycle is open");
             self.last_first_line = open.first_line;
             if let (Some((changed, _)), Some(first)) = (self.pending, open.first_line)
@@ -185,9 +201,12 @@ mod tests {
     }
 
     fn feed(c: &mut Cycles, clock: &Clock, line: &str) -> Step {
-        let done = line.contains("Watching");
-        let failed = line.contains("error TS");
-        c.line(line, done, failed, clock.now, clock.wall)
+        let matched = Matched {
+            start: line.contains("Starting"),
+            done: line.contains("Watching"),
+            failed: line.contains("error TS"),
+        };
+        c.line(line, matched, clock.now, clock.wall)
     }
 
     #[test]
@@ -224,6 +243,34 @@ mod tests {
         feed(&mut c, &clock, "File change detected.");
         let ended = feed(&mut c, &clock, "Found 0 errors. Watching for file changes.").ended;
         assert_eq!(ended.unwrap().failure, None, "the next cycle starts clean");
+    }
+
+    #[test]
+    fn with_several_compilers_the_last_done_ends_the_cycle() {
+        let mut c = Cycles::new(600 * SEC);
+        let clock = Clock::new();
+        feed(
+            &mut c,
+            &clock,
+            "alpha: File change detected. Starting incremental compilation...",
+        );
+        feed(
+            &mut c,
+            &clock,
+            "beta: File change detected. Starting incremental compilation...",
+        );
+        let step = feed(
+            &mut c,
+            &clock,
+            "alpha: Found 0 errors. Watching for file changes.",
+        );
+        assert_eq!(step.ended, None, "beta is still compiling");
+        let step = feed(
+            &mut c,
+            &clock,
+            "beta: Found 0 errors. Watching for file changes.",
+        );
+        assert_eq!(step.ended.map(|e| e.build), Some(1));
     }
 
     #[test]

@@ -58,6 +58,36 @@ impl Warm {
     }
 }
 
+/// What `check` says about the build's warm side: the cycle lines and the
+/// preset that filled them in, or advice for a watch-mode command run cold.
+pub fn describe(build: &crate::config::BuildConfig) -> Vec<String> {
+    let Some(warm) = &build.warm else {
+        return presets::preset_for(&build.command)
+            .map(|preset| {
+                format!(
+                    "  warning: the command runs {} in watch mode, which never exits, so every build would time out: add `persistent = true` to promote each of its cycles",
+                    preset.name
+                )
+            })
+            .into_iter()
+            .collect();
+    };
+    let mut lines = vec![format!(
+        "  warm    persistent: started once; a cycle ends at /{}/{}",
+        warm.done_pattern,
+        match &warm.failed_pattern {
+            Some(failed) => format!(", fails at /{failed}/"),
+            None => String::new(),
+        }
+    )];
+    if let Some(preset) = warm.preset {
+        lines.push(format!(
+            "  preset  {preset}: filled in what watch.toml leaves out of done/failed"
+        ));
+    }
+    lines
+}
+
 /// `line` without ANSI escape sequences, for matching done/failed.
 pub fn plain(line: &str) -> std::borrow::Cow<'_, str> {
     if !line.contains('\u{1b}') {

@@ -8,6 +8,9 @@ use regex_automata::meta::Regex;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preset {
     pub name: &'static str,
+    /// Regex: a compiler starts a cycle. With several compilers in one
+    /// command (nx --watch runs one per lib) the cycle ends at the last done.
+    pub start: Option<&'static str>,
     /// Regex: the line that ends a cycle.
     pub done: &'static str,
     /// Regex: a line that fails the cycle it is in.
@@ -17,6 +20,7 @@ pub struct Preset {
 /// tsc's watch reporter (also what nx's `@nx/js:tsc --watch` prints).
 const TSC: Preset = Preset {
     name: "tsc --watch",
+    start: Some(r"Starting (incremental )?compilation"),
     done: r"Watching for file changes\.",
     failed: r"error TS\d+",
 };
@@ -29,11 +33,13 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "tsup --watch",
+        start: None,
         done: r"Build success in \d+",
         failed: r"Build failed|error TS\d+",
     },
     Preset {
         name: "esbuild --watch",
+        start: None,
         done: r"\[watch\] build finished",
         failed: r"\[ERROR\]",
     },
@@ -41,6 +47,7 @@ pub const PRESETS: &[Preset] = &[
     // error line ends the cycle too.
     Preset {
         name: "vite build --watch",
+        start: None,
         done: r"built in \d+(\.\d+)?\s*m?s|error during build|Build failed",
         failed: r"error during build|Build failed|RollupError|\[vite\]: Rollup failed",
     },
