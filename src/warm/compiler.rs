@@ -183,7 +183,10 @@ impl Compiler {
                     self.next_in_queue().await;
                 }
                 exit = child.wait() => break End::Exited(exit.ok().and_then(|s| s.code())),
-                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => self.stuck().await,
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.stuck().await;
+                    break End::Restart;
+                }
             }
         };
         terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
@@ -287,7 +290,7 @@ impl Compiler {
     async fn stuck(&mut self) {
         let timeout = format_duration(self.ctx.config.build.timeout);
         let message = format!(
-            "the warm build `{}` ran no cycle to its end within build.timeout ({timeout}) of a change: it looks stuck (b restarts it)",
+            "the warm build `{}` ran no cycle to its end within build.timeout ({timeout}) of a change: it looks stuck, or missed the change: starting it again",
             self.ctx.config.build.command
         );
         self.emit(Event::Error { message }).await;
