@@ -43,8 +43,8 @@ fn main() {
         let ws = root.join(format!("ws-{name}"));
         let (mine, orig) = (ws.join("mine/dist/libs"), ws.join("orig/dist/libs"));
         if every > 0 {
-            // Steady state: both targets exist and devloop has its spare
-            // (keep 3: the fifth promotion prunes one into the spare).
+            // Steady state: both targets exist and devloop keeps 3
+            // generations, the oldest of which each promotion recycles.
             for _ in 0..5 {
                 promote_once(&out, &mine);
             }

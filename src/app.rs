@@ -156,6 +156,7 @@ async fn forward_actions(mut actions: mpsc::Receiver<ui::UiAction>, inbox: mpsc:
         let command = match action {
             ui::UiAction::Build => Command::Build,
             ui::UiAction::Rollback => Command::Rollback,
+            ui::UiAction::Cancel => Command::Cancel,
             ui::UiAction::Quit => Command::Quit {
                 reason: "quit".into(),
             },

@@ -14,6 +14,7 @@ pub mod init;
 pub mod lines;
 pub mod lock;
 pub mod oneshot;
+pub mod platform;
 pub mod proc;
 pub mod promote;
 pub mod snapshot;

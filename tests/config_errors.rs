@@ -303,3 +303,29 @@ fn the_example_configuration_checks() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn proxy_without_a_port_and_a_zero_start_timeout_are_explained() {
+    let workspace =
+        workspace_with_tool(&GOOD.replacen("port = 3001", "port = 3001\nproxy = true", 1));
+    let out = workspace.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("port    3001, held by devloop (proxy)"),
+        "{stdout}"
+    );
+
+    rejects(
+        "after = [\"api\"]\n",
+        "after = [\"api\"]\nproxy = true\n",
+        "true\nhealth",
+        "proxy = true needs `port = P`",
+    );
+    rejects(
+        "stop_timeout = \"5s\"",
+        "stop_timeout = \"5s\"\nstart_timeout = \"0ms\"",
+        "\"0ms\"",
+        "start_timeout must be longer than 0",
+    );
+}

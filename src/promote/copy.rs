@@ -4,7 +4,7 @@
 //! read/write), never a hard link, so a build that later rewrites a file in
 //! place cannot change what the running apps import.
 //!
-//! The destination may be a recycled old generation (the spare): entries the
+//! The destination may be a recycled old generation: entries the
 //! output lacks are deleted, and a file whose bytes already match is kept
 //! (only its mode and times are set), which saves most of the cost of a
 //! rebuild that changed few files.

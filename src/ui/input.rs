@@ -51,6 +51,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<UiAction> {
         }
         KeyCode::Char('b') => return Some(UiAction::Build),
         KeyCode::Char('u') => return Some(UiAction::Rollback),
+        KeyCode::Char('x') => return Some(UiAction::Cancel),
         KeyCode::Char('r') => {
             return Some(selected_process(app).map_or(UiAction::Build, UiAction::Restart));
         }
