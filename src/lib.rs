@@ -21,4 +21,5 @@ pub mod promote;
 pub mod snapshot;
 pub mod supervise;
 pub mod ui;
+pub mod warm;
 pub mod watch;
