@@ -42,7 +42,8 @@ pub struct Search {
     pub typing: Option<String>,
     /// The confirmed query, highlighted in every pane.
     pub query: String,
-    /// The line of the current match in the selected pane.
+    /// The line number (`Scrollback::number`) of the current match in the
+    /// selected pane, so it stays put while old lines drop.
     pub current: Option<usize>,
 }
 
@@ -251,7 +252,8 @@ impl App {
     pub fn find(&mut self, older: bool) {
         let query = self.search.query.clone();
         let pane = &mut self.panes[self.selected];
-        let from = self.search.current.unwrap_or(pane.lines.len());
+        let current = self.search.current.and_then(|n| pane.lines.index_of(n));
+        let from = current.unwrap_or(pane.lines.len());
         let from = if older {
             from
         } else {
@@ -259,7 +261,7 @@ impl App {
         };
         if let Some(hit) = pane.lines.find(&query, from, !older) {
             pane.lines.reveal(hit);
-            self.search.current = Some(hit);
+            self.search.current = Some(pane.lines.number(hit));
         }
     }
 }

@@ -7,6 +7,7 @@ mod app;
 mod input;
 mod pane;
 mod render;
+mod search;
 mod state;
 mod terminal;
 

@@ -306,3 +306,29 @@ fn keys_become_engine_actions() {
     );
     assert_eq!(press(KeyCode::Char('q')), Some(UiAction::Quit));
 }
+
+#[test]
+fn search_in_lines_whose_case_changes_length_draws() {
+    let mut app = app();
+    app.apply(&event(
+        10,
+        Event::BuildOutput {
+            build: 1,
+            stream: Stream::Stdout,
+            line: "ẞİ \x1b[1mİx\x1b[0m".into(),
+        },
+    ));
+    key(&mut app, KeyCode::Char('/'));
+    key(&mut app, KeyCode::Char('i'));
+    key(&mut app, KeyCode::Enter);
+    assert!(app.search.current.is_some());
+    let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    terminal.draw(|frame| render(&app, frame, at(20))).unwrap();
+    let buffer = terminal.backend().buffer();
+    let highlighted: String = (0..20)
+        .flat_map(|y| (0..100).map(move |x| (x, y)))
+        .filter(|&(x, y)| buffer[(x, y)].bg == Color::LightYellow)
+        .map(|(x, y)| buffer[(x, y)].symbol().to_string())
+        .collect();
+    assert_eq!(highlighted, "İİ", "each İ is matched whole");
+}
