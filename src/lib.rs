@@ -2,6 +2,7 @@
 //! supervise the dev servers that import it.
 
 pub mod app;
+pub mod attach;
 pub mod build;
 pub mod check;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod lock;
 pub mod oneshot;
 pub mod proc;
 pub mod promote;
+pub mod share;
 pub mod snapshot;
 pub mod supervise;
 pub mod ui;

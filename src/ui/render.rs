@@ -171,10 +171,20 @@ fn status_line(app: &App, now: SystemTime) -> Line<'static> {
             Span::raw("▏  Enter search · Esc cancel").dim(),
         ]);
     }
-    let mut parts = vec![Span::raw(match &app.watching {
+    let mut parts = Vec::new();
+    if let Some(remote) = &app.remote {
+        parts.extend(viewer_line(app, remote));
+    }
+    if let Some(message) = &app.message {
+        parts.push(Span::raw(format!(" {message} ·")).yellow().bold());
+    }
+    parts.push(Span::raw(match &app.watching {
         Some(watching) => format!(" watching {watching}"),
         None => " starting".to_string(),
-    })];
+    }));
+    if app.remote.is_none() && app.viewers > 0 {
+        parts.push(Span::raw(format!(" · {} attached", app.viewers)));
+    }
     if let Some((count, at)) = app.last_change {
         let ago = super::state::short(now.duration_since(at).unwrap_or_default());
         let files = if count == 1 { "file" } else { "files" };
@@ -185,8 +195,34 @@ fn status_line(app: &App, now: SystemTime) -> Line<'static> {
     if !app.search.query.is_empty() {
         parts.push(Span::raw(format!(" · /{} (n older, N newer)", app.search.query)).yellow());
     }
-    parts.push(Span::raw("  Tab select · z zoom · r restart · s stop/start · b build · / search · ? help · q quit").dim());
+    let keys = if app.remote.is_some() {
+        "  Tab select · f follow host · z zoom · / search · ? help · q leave · Q quit devloop"
+    } else {
+        "  Tab select · z zoom · r restart · s stop/start · b build · / search · ? help · q quit"
+    };
+    parts.push(Span::raw(keys).dim());
     Line::from(parts)
+}
+
+/// A viewer's head of the status line: whose devloop, how many watch, and
+/// what this view may do.
+fn viewer_line(app: &App, remote: &super::app::Remote) -> Vec<Span<'static>> {
+    if let Some(ended) = &remote.ended {
+        return vec![Span::raw(format!(" {ended} · q leaves ·")).red().bold()];
+    }
+    let mode = if remote.control {
+        "control"
+    } else {
+        "read-only"
+    };
+    let follow = if remote.follow { " · following" } else { "" };
+    vec![
+        Span::raw(format!(
+            " attached to {} · {} watching · {mode}{follow} ·",
+            remote.host, app.viewers
+        ))
+        .cyan(),
+    ]
 }
 
 const HELP: &[(&str, &str)] = &[
