@@ -68,7 +68,7 @@ pub fn attach(config: &Config, control: bool, json: bool) -> ExitCode {
     if json {
         print_json(connection)
     } else {
-        view(connection, control)
+        view(config, connection, control)
     }
 }
 
@@ -89,12 +89,13 @@ fn print_json(mut connection: Connection) -> ExitCode {
 }
 
 /// The TUI over the host's stream; commands go back as stdin lines.
-fn view(connection: Connection, control: bool) -> ExitCode {
+fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
     let Connection {
         hello,
         mut lines,
-        mut write,
+        write,
     } = connection;
+    let write = std::sync::Arc::new(std::sync::Mutex::new(write));
     let mut app = App::new(&hello.processes, hello.scrollback);
     app.viewers = hello.viewers;
     app.remote = Some(Remote {
@@ -115,16 +116,30 @@ fn view(connection: Connection, control: bool) -> ExitCode {
             );
         }
     };
+    let config = config.clone();
+    let writer = write.clone();
     std::thread::spawn(move || {
-        while let Some(line) = next_line(&mut lines) {
-            let item = match Message::parse(&line) {
-                Message::Event(event) => Feed::Event(event),
-                Message::Viewers(count) => Feed::Viewers(count),
-                Message::Selected(pane) => Feed::HostSelected(pane),
-                Message::Dropped => Feed::Ended(
-                    "devloop dropped this view: it fell behind; attach again to resume".into(),
-                ),
-                Message::Hello(_) | Message::Live | Message::Other => continue,
+        loop {
+            let item = match next_line(&mut lines).as_deref().map(Message::parse) {
+                None => return,
+                Some(Message::Event(event)) => Feed::Event(event),
+                Some(Message::Viewers(count)) => Feed::Viewers(count),
+                Some(Message::Selected(pane)) => Feed::HostSelected(pane),
+                // Fell behind: attach again, from the history.
+                Some(Message::Dropped) => match connect(&config, control) {
+                    Ok(again) => {
+                        lines = again.lines;
+                        if let Ok(mut write) = writer.lock() {
+                            *write = again.write;
+                        }
+                        Feed::Reattached {
+                            processes: again.hello.processes,
+                            scrollback: again.hello.scrollback,
+                        }
+                    }
+                    Err(message) => Feed::Ended(message),
+                },
+                Some(Message::Hello(_) | Message::Live | Message::Other) => continue,
             };
             if feed_tx.blocking_send(item).is_err() {
                 return;
@@ -133,11 +148,14 @@ fn view(connection: Connection, control: bool) -> ExitCode {
     });
     while let Some(command) = actions.blocking_recv() {
         let line = format!("{}\n", command.to_line());
+        let Ok(mut write) = write.lock() else { break };
         if write.write_all(line.as_bytes()).is_err() {
             break;
         }
     }
-    let _ = write.shutdown(std::net::Shutdown::Both);
+    if let Ok(write) = write.lock() {
+        let _ = write.shutdown(std::net::Shutdown::Both);
+    }
     match tui.join() {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(EXIT_FAILED),

@@ -7,16 +7,20 @@
 use crate::event::{Event, Stamped};
 use std::collections::VecDeque;
 use std::mem::Discriminant;
+use std::sync::Arc;
+
+/// An event with its JSON line, once a viewer has needed it.
+type Kept = (u64, Stamped, Option<Arc<str>>);
 
 /// Bytes of text kept per pane, as the TUI's own scrollback keeps.
 const MAX_PANE_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Default)]
 struct PaneHistory {
-    lines: VecDeque<(u64, Stamped)>,
+    lines: VecDeque<Kept>,
     bytes: usize,
     /// The latest state event of each kind.
-    pinned: Vec<(Discriminant<Event>, u64, Stamped)>,
+    pinned: Vec<(Discriminant<Event>, Kept)>,
 }
 
 pub struct History {
@@ -41,7 +45,8 @@ impl History {
         }
     }
 
-    pub fn push(&mut self, stamped: &Stamped) {
+    /// Keeps `stamped`, with its JSON line when it was already made.
+    pub fn push(&mut self, stamped: &Stamped, json: Option<Arc<str>>) {
         let seq = self.next;
         self.next += 1;
         let max_lines = self.max_lines;
@@ -51,17 +56,18 @@ impl History {
         };
         if is_state(&stamped.event) {
             let kind = std::mem::discriminant(&stamped.event);
-            pane.pinned.retain(|(k, _, _)| *k != kind);
-            pane.pinned.push((kind, seq, stamped.clone()));
+            pane.pinned.retain(|(k, _)| *k != kind);
+            pane.pinned
+                .push((kind, (seq, stamped.clone(), json.clone())));
         }
         if matches!(stamped.event, Event::Watching { .. } | Event::Change { .. }) {
             return;
         }
         pane.bytes += line_bytes(&stamped.event);
-        pane.lines.push_back((seq, stamped.clone()));
+        pane.lines.push_back((seq, stamped.clone(), json));
         while pane.lines.len() > max_lines || (pane.bytes > MAX_PANE_BYTES && pane.lines.len() > 1)
         {
-            if let Some((_, old)) = pane.lines.pop_front() {
+            if let Some((_, old, _)) = pane.lines.pop_front() {
                 pane.bytes -= line_bytes(&old.event);
             }
         }
@@ -69,19 +75,34 @@ impl History {
 
     /// Everything kept, in the order it happened.
     pub fn replay(&self) -> Vec<&Stamped> {
-        let mut all: Vec<(u64, &Stamped)> = Vec::new();
+        self.kept()
+            .into_iter()
+            .map(|(_, stamped, _)| stamped)
+            .collect()
+    }
+
+    /// Everything kept as JSON lines, in the order it happened.
+    pub fn replay_json(&self) -> Vec<Arc<str>> {
+        self.kept()
+            .into_iter()
+            .map(|(_, stamped, json)| json.clone().unwrap_or_else(|| stamped.to_json().into()))
+            .collect()
+    }
+
+    fn kept(&self) -> Vec<&Kept> {
+        let mut all: Vec<&Kept> = Vec::new();
         for pane in self.panes.iter().chain([&self.global]) {
-            let first_line = pane.lines.front().map_or(u64::MAX, |(seq, _)| *seq);
+            let first_line = pane.lines.front().map_or(u64::MAX, |(seq, _, _)| *seq);
             all.extend(
                 pane.pinned
                     .iter()
-                    .filter(|(_, seq, _)| *seq < first_line)
-                    .map(|(_, seq, stamped)| (*seq, stamped)),
+                    .map(|(_, kept)| kept)
+                    .filter(|(seq, _, _)| *seq < first_line),
             );
-            all.extend(pane.lines.iter().map(|(seq, stamped)| (*seq, stamped)));
+            all.extend(pane.lines.iter());
         }
-        all.sort_by_key(|(seq, _)| *seq);
-        all.into_iter().map(|(_, stamped)| stamped).collect()
+        all.sort_by_key(|(seq, _, _)| *seq);
+        all
     }
 }
 
@@ -118,7 +139,7 @@ fn line_bytes(event: &Event) -> usize {
         Event::BuildOutput { line, .. } | Event::ProcessOutput { line, .. } => line.len(),
         _ => 64,
     };
-    text + std::mem::size_of::<(u64, Stamped)>()
+    text + std::mem::size_of::<Kept>()
 }
 
 #[cfg(test)]
@@ -137,23 +158,30 @@ mod tests {
     #[test]
     fn keeps_the_scrollback_and_the_states_output_pushed_out() {
         let mut history = History::new(&["web".into()], 3);
-        history.push(&Stamped::now(Event::Watching {
-            paths: vec!["libs".into()],
-            dirs: 1,
-            ms: 1,
-        }));
-        history.push(&Stamped::now(Event::ProcessStarted {
+        history.push(
+            &Stamped::now(Event::Watching {
+                paths: vec!["libs".into()],
+                dirs: 1,
+                ms: 1,
+            }),
+            None,
+        );
+        let started = Stamped::now(Event::ProcessStarted {
             process: "web".into(),
             pid: 9,
             restarts: 0,
-        }));
+        });
+        history.push(&started, Some(started.to_json().into()));
         for i in 0..10 {
-            history.push(&output("web", format!("line {i}")));
+            history.push(&output("web", format!("line {i}")), None);
         }
-        history.push(&Stamped::now(Event::BuildStarted {
-            build: 1,
-            reason: crate::event::BuildReason::Startup,
-        }));
+        history.push(
+            &Stamped::now(Event::BuildStarted {
+                build: 1,
+                reason: crate::event::BuildReason::Startup,
+            }),
+            None,
+        );
         let replay = history.replay();
         assert_eq!(replay.len(), 6, "watching, started, 3 lines, build");
         assert!(matches!(replay[0].event, Event::Watching { .. }));
@@ -163,5 +191,8 @@ mod tests {
         ));
         assert!(matches!(&replay[2].event, Event::ProcessOutput { line, .. } if line == "line 7"));
         assert!(matches!(replay[5].event, Event::BuildStarted { .. }));
+        let json = history.replay_json();
+        assert_eq!(json.len(), 6);
+        assert_eq!(&*json[1], started.to_json(), "the line made once is kept");
     }
 }

@@ -122,11 +122,11 @@ impl Hub {
     }
 
     async fn publish(&mut self, event: Stamped) {
-        self.history.push(&event);
-        if !self.viewers.is_empty() {
-            let line: Arc<str> = event.to_json().into();
-            self.broadcast(&line);
+        let json = (!self.viewers.is_empty()).then(|| Arc::<str>::from(event.to_json()));
+        if let Some(line) = &json {
+            self.broadcast(line);
         }
+        self.history.push(&event, json);
         self.show_locally(event).await;
     }
 
@@ -197,7 +197,7 @@ impl Hub {
                 self.hello.viewers = self.viewers.len() + 1;
                 self.hello.selected = self.selection.load(Ordering::Relaxed);
                 let mut first: Vec<Arc<str>> = vec![self.hello.to_line().into()];
-                first.extend(self.history.replay().iter().map(|s| s.to_json().into()));
+                first.extend(self.history.replay_json());
                 first.push(protocol::LIVE.into());
                 let joined = Joined {
                     id,

@@ -25,6 +25,12 @@ pub enum Feed {
     HostSelected(usize),
     /// The stream ended without a shutdown: why.
     Ended(String),
+    /// A viewer attached again (it had fallen behind): the panes start
+    /// over from the host's history.
+    Reattached {
+        processes: Vec<String>,
+        scrollback: usize,
+    },
 }
 
 /// A viewer attached to a running devloop (`devloop attach`).
@@ -139,6 +145,20 @@ impl App {
                         self.select(*index);
                     }
                 }
+            }
+            Feed::Reattached {
+                processes,
+                scrollback,
+            } => {
+                let mut fresh = App::new(processes, *scrollback);
+                fresh.selected = self.selected.min(fresh.panes.len() - 1);
+                fresh.zoomed = self.zoomed;
+                fresh.timestamps = self.timestamps;
+                fresh.size = self.size;
+                fresh.viewers = self.viewers;
+                fresh.remote = self.remote.take();
+                fresh.message = Some("this view fell behind and attached again".into());
+                *self = fresh;
             }
             Feed::Ended(why) => {
                 if let Some(remote) = &mut self.remote {
