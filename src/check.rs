@@ -65,6 +65,13 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
         if !promote.require.is_empty() {
             writeln!(out, "  require {}", list(&promote.require))?;
         }
+        if let Some(window) = promote.auto_rollback {
+            let window = format_duration(window);
+            writeln!(
+                out,
+                "  rolls back by itself when a ready process fails within {window}"
+            )?;
+        }
     }
     for process in &config.processes {
         writeln!(out, "process   {}: {}", process.name, process.command)?;
@@ -95,8 +102,32 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
             process.stop_signal,
             format_duration(process.stop_timeout)
         )?;
-        if let Some(port) = process.port {
-            writeln!(out, "  port    {port}")?;
+        if process.on_promote != OnPromote::Restart
+            && let Some(why) = crate::advice::restart_reason(&process.command)
+        {
+            writeln!(out, "  advice  set on_promote = \"restart\": {why}")?;
+        }
+        match process.port {
+            Some(port) if process.proxy => {
+                writeln!(
+                    out,
+                    "  port    {port}, held by devloop (proxy): each instance listens on a private port given in $PORT"
+                )?;
+                if process.command.contains("next") && process.command.contains(" dev") {
+                    writeln!(
+                        out,
+                        "  note    next dev locks its distDir: set it from $DEVLOOP_INSTANCE (0 or 1) so two can run at once (README, Processes)"
+                    )?;
+                }
+                if !process.command.contains("PORT") && process.command.contains("vite") {
+                    writeln!(
+                        out,
+                        "  note    vite does not read PORT: add `--port $PORT` to the command"
+                    )?;
+                }
+            }
+            Some(port) => writeln!(out, "  port    {port}")?,
+            None => {}
         }
         if let Some(health) = &process.health {
             let probe = match &health.probe {

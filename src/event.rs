@@ -30,6 +30,16 @@ pub enum Stream {
     Stderr,
 }
 
+/// Who put the previous generation back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackReason {
+    /// `u` or `devloop rollback`.
+    Manual,
+    /// `promote.auto_rollback`: a process failed soon after a promotion.
+    Auto,
+}
+
 /// Why a supervised process is being started again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,11 +95,18 @@ pub enum Event {
     },
     RolledBack {
         generation: u64,
+        reason: RollbackReason,
+        /// The process whose failure caused it (with `auto`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        process: Option<String>,
     },
     ProcessStarted {
         process: String,
         pid: u32,
         restarts: u32,
+        /// With `proxy`: the instance's private port, given in $PORT.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
     },
     ProcessOutput {
         process: String,
@@ -99,6 +116,11 @@ pub enum Event {
     ProcessReady {
         process: String,
         ms: u64,
+        /// With `proxy`: the instance that serves `port` from now on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
     },
     ProcessExited {
         process: String,
@@ -180,6 +202,8 @@ pub enum Command {
     Toggle(String),
     /// `u` (undo): put the previous promoted generation back.
     Rollback,
+    /// `x`: stop the running build (its whole group); nothing is promoted.
+    Cancel,
     Quit {
         reason: String,
     },
@@ -203,13 +227,14 @@ impl Command {
         match (words.next(), words.next()) {
             (Some("b"), None) => Ok(Command::Build),
             (Some("u" | "rollback"), None) => Ok(Command::Rollback),
+            (Some("x" | "cancel"), None) => Ok(Command::Cancel),
             (Some("q"), None) => Ok(Command::Quit {
                 reason: "quit".into(),
             }),
             (Some("r"), Some(name)) if words.next().is_none() => Ok(Command::Restart(name.into())),
             (Some("s"), Some(name)) if words.next().is_none() => Ok(Command::Toggle(name.into())),
             _ => Err(format!(
-                "unknown command `{}`: b builds, u rolls back, r NAME restarts a process, s NAME stops or starts it, q quits",
+                "unknown command `{}`: b builds, x cancels the build, u rolls back, r NAME restarts a process, s NAME stops or starts it, q quits",
                 line.trim()
             )),
         }
@@ -246,7 +271,8 @@ mod tests {
             Command::parse_line(" q "),
             Ok(Command::Quit { .. })
         ));
-        assert!(Command::parse_line("x").is_err());
+        assert_eq!(Command::parse_line("x"), Ok(Command::Cancel));
+        assert!(Command::parse_line("y").is_err());
         assert_eq!(
             Command::parse_line("r web"),
             Ok(Command::Restart("web".into()))

@@ -142,7 +142,14 @@ pub fn describe(event: &Event) -> (&str, String) {
             json_word(strategy)
         ),
         Event::PromoteFailed { build, reason } => format!("build #{build} not promoted: {reason}"),
-        Event::RolledBack { generation } => {
+        Event::RolledBack {
+            generation,
+            process: Some(process),
+            ..
+        } => format!(
+            "rolled back automatically: `{process}` failed soon after the promotion; generation {generation} is in place"
+        ),
+        Event::RolledBack { generation, .. } => {
             format!("rolled back: generation {generation} is in place")
         }
         Event::Notice { message } => message.clone(),
@@ -184,12 +191,28 @@ pub fn describe_process(event: &Event) -> Option<(&str, String)> {
             process,
             pid,
             restarts,
-        } => match restarts {
-            0 => (process, format!("started (pid {pid})")),
-            n => (process, format!("started again (pid {pid}, restart {n})")),
-        },
+            port,
+        } => {
+            let on = port
+                .map(|p| format!(", private port {p}"))
+                .unwrap_or_default();
+            match restarts {
+                0 => (process, format!("started (pid {pid}{on})")),
+                n => (
+                    process,
+                    format!("started again (pid {pid}, restart {n}{on})"),
+                ),
+            }
+        }
         Event::ProcessOutput { process, line, .. } => (process, line.clone()),
-        Event::ProcessReady { process, ms } => (process, format!("ready after {}", since(ms))),
+        Event::ProcessReady {
+            process, ms, pid, ..
+        } => {
+            let serving = pid
+                .map(|p| format!("; pid {p} serves now"))
+                .unwrap_or_default();
+            (process, format!("ready after {}{serving}", since(ms)))
+        }
         Event::ProcessExited {
             process,
             code,
@@ -346,6 +369,7 @@ mod tests {
             process: "web".into(),
             pid: 42,
             restarts: 0,
+            port: None,
         });
         assert!(render_line(&started, false, 7).ends_with(" web     | started (pid 42)"));
         let restarting = Stamped::now(Event::ProcessRestarting {

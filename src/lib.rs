@@ -1,6 +1,7 @@
 //! devloop: watch library sources, build, promote the output atomically, and
 //! supervise the dev servers that import it.
 
+pub mod advice;
 pub mod app;
 pub mod attach;
 pub mod build;
@@ -15,6 +16,7 @@ pub mod init;
 pub mod lines;
 pub mod lock;
 pub mod oneshot;
+pub mod platform;
 pub mod proc;
 pub mod promote;
 pub mod share;

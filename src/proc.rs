@@ -1,9 +1,9 @@
 //! Children in process groups of their own: spawning through `sh -c`,
 //! signalling the whole group, and making sure the group is gone. Also the
-//! register of children spawned here, which the reaper must leave to tokio,
-//! and reading a process's `/proc/PID/stat`.
+//! register of children spawned here, which the reaper must leave to tokio.
 
 use crate::config::search_path;
+use crate::platform;
 use rustix::process::{Pid, Signal};
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
@@ -45,49 +45,12 @@ pub fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
     let mut register = spawned();
     let child = cmd.spawn()?;
     if let Some(pid) = child.id() {
-        // An unreaped child always has a stat; 0 if it cannot be read, which
-        // still keeps the reaper away from this pid.
-        let start = stat(pid).map_or(0, |s| s.start_time);
+        // An unreaped child is always in the table; 0 if it cannot be read,
+        // which still keeps the reaper away from this pid.
+        let start = platform::process(pid).map_or(0, |s| s.start_time);
         register.push((pid, start));
     }
     Ok(child)
-}
-
-/// The fields of `/proc/PID/stat` devloop needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
-    pub state: char,
-    pub ppid: u32,
-    pub pgid: u32,
-    pub sid: u32,
-    /// Clock ticks after boot (field 22): with the pid, it names one process
-    /// for good, since a reused pid has a later start.
-    pub start_time: u64,
-}
-
-/// Reads `/proc/PID/stat`; None when the process is gone or it cannot be read.
-pub fn stat(pid: u32) -> Option<Stat> {
-    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
-
-/// Parses a stat line. The command name (field 2) may hold spaces and
-/// parentheses, so fields are counted after its last `)`.
-pub fn parse_stat(text: &str) -> Option<Stat> {
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some(Stat {
-        state: fields.first()?.chars().next()?,
-        ppid: stat_field(&fields, 4)?,
-        pgid: stat_field(&fields, 5)?,
-        sid: stat_field(&fields, 6)?,
-        start_time: stat_field(&fields, 22)?,
-    })
-}
-
-/// Field `n` (numbered as in proc(5)) of the fields after the name: the
-/// first of them is field 3.
-fn stat_field<T: std::str::FromStr>(fields: &[&str], n: usize) -> Option<T> {
-    fields.get(n - 3)?.parse().ok()
 }
 
 /// Sends `signal` to every process of group `pgid`; false when the group is empty.
@@ -143,24 +106,9 @@ pub async fn terminate_group(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn stat_fields_after_an_odd_name() {
-        let line = "42 (a) b (c) S 1 42 40 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1 1";
-        let stat = parse_stat(line).unwrap();
-        assert_eq!(
-            (stat.state, stat.ppid, stat.pgid, stat.sid),
-            ('S', 1, 42, 40)
-        );
-        assert_eq!(stat.start_time, 98765);
-        assert_eq!(parse_stat("7 (x) R 1"), None);
-        assert_eq!(parse_stat(""), None);
-    }
-
-    #[test]
-    fn own_stat_is_readable() {
-        let me = stat(std::process::id()).unwrap();
-        assert!(me.start_time > 0);
+    fn own_entry_is_readable() {
+        let me = crate::platform::process(std::process::id()).unwrap();
+        assert!(me.start_time > 0 && !me.zombie);
     }
 }

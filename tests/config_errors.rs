@@ -73,6 +73,21 @@ fn a_good_configuration_checks_and_names_what_it_runs() {
     let api = stdout.find("process   api").unwrap();
     let web = stdout.find("process   web").unwrap();
     assert!(api < web, "processes keep the order of the file");
+    // A plain node server loads the libs once: check says so, for api only.
+    let advice = stdout
+        .find("advice  set on_promote = \"restart\": a plain `node` server")
+        .unwrap_or_else(|| panic!("no restart advice for api:\n{stdout}"));
+    assert!(api < advice && advice < web, "{stdout}");
+    assert_eq!(stdout.matches("advice").count(), 1, "{stdout}");
+
+    let restarted = GOOD.replacen(
+        "on_promote = \"signal:SIGHUP\"",
+        "on_promote = \"restart\"",
+        1,
+    );
+    let out = workspace_with_tool(&restarted).run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("advice"), "already restarted:\n{stdout}");
 }
 
 /// Replaces `from` with `to` in the good configuration, runs `check`, and
@@ -301,5 +316,31 @@ fn the_example_configuration_checks() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn proxy_without_a_port_and_a_zero_start_timeout_are_explained() {
+    let workspace =
+        workspace_with_tool(&GOOD.replacen("port = 3001", "port = 3001\nproxy = true", 1));
+    let out = workspace.run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("port    3001, held by devloop (proxy)"),
+        "{stdout}"
+    );
+
+    rejects(
+        "after = [\"api\"]\n",
+        "after = [\"api\"]\nproxy = true\n",
+        "true\nhealth",
+        "proxy = true needs `port = P`",
+    );
+    rejects(
+        "stop_timeout = \"5s\"",
+        "stop_timeout = \"5s\"\nstart_timeout = \"0ms\"",
+        "\"0ms\"",
+        "start_timeout must be longer than 0",
     );
 }

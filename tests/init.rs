@@ -197,6 +197,9 @@ fn package_json_scripts_become_processes_with_their_cwd() {
     assert_eq!(web["cwd"].as_str(), Some("apps/web"));
     assert_eq!(web["after"], toml::Value::from(vec!["build"]));
     assert!(workspace.read("watch.toml").contains("# port = 3000"));
+    // A plain node server never reloads the libs: init sets the restart.
+    assert_eq!(web["on_promote"].as_str(), Some("restart"));
+    assert!(text(&out.stdout).contains("on_promote = \"restart\": a plain `node` server"));
 
     stub_program(&workspace, "npm");
     assert_exit(&workspace.run(&["check"]), 0);

@@ -27,7 +27,8 @@ fn first_promotion_is_an_exact_copy_and_leaves_the_output_alone() {
 
     let p = promote(&w.spec(3)).expect("promote");
     assert_eq!(p.generation, 1);
-    assert_eq!(p.strategy, Strategy::Exchange);
+    assert_eq!(p.strategy, Strategy::Rename, "nothing to exchange with");
+    assert!(!p.fallback, "a first rename is no fallback");
     assert_eq!(p.target, w.target);
     assert_eq!(
         p.files, 5,
@@ -98,38 +99,68 @@ fn missing_output_is_an_error_naming_it() {
 }
 
 #[test]
-fn keeps_n_generations_and_one_spare() {
+fn keeps_exactly_n_generations_and_nothing_else() {
     let w = ws();
     for (i, v) in ["a", "b", "c", "d", "e", "f"].iter().enumerate() {
         w.build(v);
         let p = promote(&w.spec(2)).expect("promote");
         assert_eq!(p.generation, i as u64 + 1);
         assert_eq!(snapshot(&w.target), snapshot(&w.out), "after {v}");
+        let want = i.min(2);
+        assert_eq!(w.siblings().len(), want, "after {v}: {:?}", w.siblings());
+        let expected = if i == 0 {
+            Strategy::Rename
+        } else {
+            Strategy::Exchange
+        };
+        assert_eq!(p.strategy, expected, "after {v}");
     }
-    assert_eq!(w.siblings(), [".libs.gen-4", ".libs.gen-5", ".libs.spare"]);
+    assert_eq!(w.siblings(), [".libs.gen-4", ".libs.gen-5"]);
     let kept = fs::read_to_string(w.parent().join(".libs.gen-5/data/src/index.js")).unwrap();
     assert_eq!(
         kept, "// e\n",
         "a kept generation is the whole previous tree"
     );
 
-    // keep = 0: no generation survives the next swap.
+    // keep = 0: no generation survives the next swap, and none is recycled.
     w.build("g");
     promote(&w.spec(0)).expect("promote");
-    assert_eq!(w.siblings(), [".libs.spare"]);
+    assert_eq!(w.siblings(), Vec::<String>::new());
+    w.build("h");
+    promote(&w.spec(0)).expect("promote");
+    assert_eq!(w.siblings(), Vec::<String>::new());
+    assert_eq!(w.version(), "// h\n");
 }
 
 #[test]
-fn a_recycled_spare_becomes_an_exact_copy() {
+fn a_spare_left_by_an_older_devloop_is_recycled_then_never_made_again() {
+    let w = ws();
+    for v in ["a", "b"] {
+        w.build(v);
+        promote(&w.spec(1)).unwrap();
+    }
+    fs::rename(
+        w.parent().join(".libs.gen-1"),
+        w.parent().join(".libs.spare"),
+    )
+    .unwrap();
+    w.build("c");
+    promote(&w.spec(1)).unwrap();
+    assert_eq!(w.siblings(), [".libs.gen-2"]);
+    assert_eq!(w.version(), "// c\n");
+}
+
+#[test]
+fn a_recycled_generation_becomes_an_exact_copy() {
     let w = ws();
     w.build("a");
     write(&w.out, "x/old.js", "old");
     write(&w.out, "turns-into-dir", "file");
     symlink("a", w.out.join("link")).unwrap();
     for _ in 0..3 {
-        promote(&w.spec(1)).expect("warm up the spare");
+        promote(&w.spec(1)).expect("keep one generation to recycle");
     }
-    assert!(w.siblings().contains(&".libs.spare".to_string()));
+    assert_eq!(w.siblings().len(), 1);
 
     w.build("b");
     write(&w.out, "turns-into-dir/inner.js", "now a dir");
@@ -139,7 +170,7 @@ fn a_recycled_spare_becomes_an_exact_copy() {
         fs::Permissions::from_mode(0o600),
     )
     .unwrap();
-    let p = promote(&w.spec(1)).expect("promote over the spare");
+    let p = promote(&w.spec(1)).expect("promote over the recycled generation");
     assert_eq!(snapshot(&w.target), snapshot(&w.out));
     assert!(
         !w.target.join("x").exists(),
@@ -156,11 +187,12 @@ fn forced_fallback_reports_rename() {
         strategy: StrategyPref::Rename,
         ..w.spec(3)
     };
-    // No target yet: a plain rename either way, reported as the forced strategy.
+    // No target yet: a plain rename either way.
     assert_eq!(promote(&spec).unwrap().strategy, Strategy::Rename);
     w.build("two");
     let p = promote(&spec).expect("fallback promote");
     assert_eq!(p.strategy, Strategy::Rename);
+    assert!(p.fallback);
     assert_eq!(w.version(), "// two\n");
     assert_eq!(
         w.siblings(),

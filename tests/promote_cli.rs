@@ -81,7 +81,9 @@ fn build_promotes_and_rollback_undoes() {
     assert_eq!(promoted["target"], json!("dist/libs"));
     assert_eq!(promoted["files"], json!(10));
     assert_eq!(promoted["bytes"], json!(30));
-    assert_eq!(promoted["strategy"], json!("exchange"));
+    // No target yet: one plain rename, and the event says so.
+    assert_eq!(promoted["strategy"], json!("rename"));
+    assert!(event(&events, "notice").is_none(), "no fallback to report");
     assert!(promoted["swap_us"].is_u64() && promoted["ms"].is_u64());
     assert_eq!(target_stamp(workspace.path(), 10), "one");
     assert!(
@@ -90,7 +92,10 @@ fn build_promotes_and_rollback_undoes() {
     );
 
     write_generation(&workspace, "two", 10);
-    assert!(workspace.run(&["build"]).status.success());
+    let out = workspace.run(&["build", "--json"]);
+    assert!(out.status.success());
+    let promoted = event(&json_lines(&out), "promoted").expect("no promoted event");
+    assert_eq!(promoted["strategy"], json!("exchange"));
     assert_eq!(target_stamp(workspace.path(), 10), "two");
 
     let out = workspace.run(&["rollback", "--json"]);
@@ -171,6 +176,40 @@ fn keep_prunes_old_generations() {
         .collect();
     generations.sort();
     assert_eq!(generations, [".libs.gen-3", ".libs.gen-4"], "keep = 2");
+}
+
+/// Everything beside the target in dist/, hidden or not.
+fn beside_target(workspace: &Workspace) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace.path().join("dist"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "libs")
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn keep_zero_leaves_the_target_alone_on_disk() {
+    let workspace = workspace_building(
+        "rm -rf tmp/out && mkdir -p tmp && cp -r src-out tmp/out",
+        "",
+    );
+    let config = workspace.read("watch.toml").replace("keep = 2", "keep = 0");
+    workspace.write("watch.toml", &config);
+    for stamp in ["a", "b", "c"] {
+        write_generation(&workspace, stamp, 4);
+        assert!(workspace.run(&["build"]).status.success());
+        assert_eq!(
+            beside_target(&workspace),
+            Vec::<String>::new(),
+            "after {stamp}"
+        );
+    }
+    assert_eq!(target_stamp(workspace.path(), 4), "c");
+    let out = workspace.run(&["rollback"]);
+    assert_eq!(out.status.code(), Some(1), "nothing kept to roll back to");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! both files, so a mixed read shows as two different contents; a miss is
 //! ENOENT on the directory or on a file.
 //!
-//! With the exchange: zero misses and zero mixed reads over 200+ promotions.
+//! With the exchange: zero misses and zero mixed reads over 300+ promotions.
 //! With the two-rename fallback, the same readers must see misses, or the
 //! test proved nothing and fails saying so.
 //!
@@ -24,7 +24,7 @@ use promote_common::ws;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-const MIN_PROMOTIONS: usize = 200;
+const MIN_PROMOTIONS: usize = 300;
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -82,7 +82,7 @@ fn readers_never_see_the_target_missing_or_mixed() {
     );
 }
 
-/// Starts two readers, promotes until at least 200 promotions ran (and, for
+/// Starts two readers, promotes until at least 300 promotions ran (and, for
 /// the fallback, a miss was seen or time ran out), stops the readers.
 fn run_phase(target: &Path, out: &Path, ctl: &Path, spec: &PromoteSpec) -> (Counts, usize) {
     fs::create_dir_all(ctl).unwrap();

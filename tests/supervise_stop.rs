@@ -79,6 +79,9 @@ fn the_next_start_stops_what_a_killed_devloop_left_and_nothing_else() {
     let mut orphans = descendants(leader);
     orphans.push(leader);
     assert_eq!(orphans.len(), 2, "leader and its child: {orphans:?}");
+    // A kill during the startup build would leave the build to clean up too
+    // (its notice first, and its child briefly holding the lock): not this test.
+    first.seen_or_wait("build_finished", &[]);
     first.signal(libc::SIGKILL);
     first.wait_exit();
     assert!(

@@ -4,6 +4,7 @@
 mod duration;
 mod error;
 mod program;
+mod ranges;
 mod schema;
 mod suggest;
 mod validate;
@@ -60,6 +61,8 @@ pub struct PromoteConfig {
     pub target: PathBuf,
     pub keep: usize,
     pub require: Vec<PathBuf>,
+    /// A process ready before a promotion that fails within this time rolls it back.
+    pub auto_rollback: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,10 @@ pub struct ProcessConfig {
     pub restart: Restart,
     pub on_promote: OnPromote,
     pub port: Option<u16>,
+    /// devloop holds `port` and forwards it to the instance serving.
+    pub proxy: bool,
+    /// How long a start may take to be ready before it counts as a failure.
+    pub start_timeout: Duration,
     pub health: Option<Health>,
     pub stop_signal: SignalName,
     pub stop_timeout: Duration,
@@ -110,13 +117,20 @@ pub struct UiConfig {
 impl Config {
     /// Reads and checks a watch.toml.
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        let bytes = std::fs::read(file).map_err(|e| {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
                 " (write one with `devloop init`, or name another with --config)"
             } else {
                 ""
             };
             ConfigError::whole_file(file, format!("cannot read the configuration: {e}{hint}"))
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            // Located at the first bad byte, like every other error.
+            let good = e.utf8_error().valid_up_to();
+            let before = String::from_utf8_lossy(&e.as_bytes()[..good]);
+            let message = "the configuration is not UTF-8 text from here on";
+            ConfigError::at(file, &before, good..good, message)
         })?;
         let absolute = std::path::absolute(file)
             .map_err(|e| ConfigError::whole_file(file, format!("cannot resolve the path: {e}")))?;

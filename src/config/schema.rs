@@ -27,7 +27,7 @@ pub struct RawWatch {
     pub include: Vec<Spanned<String>>,
     #[serde(default)]
     pub exclude: Vec<Spanned<String>>,
-    pub debounce: Option<Dur>,
+    pub debounce: Option<Spanned<Dur>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +35,7 @@ pub struct RawWatch {
 pub struct RawBuild {
     pub command: Spanned<String>,
     pub output: Option<Spanned<String>>,
-    pub timeout: Option<Dur>,
+    pub timeout: Option<Spanned<Dur>>,
     #[serde(default)]
     pub on_change: OnChange,
 }
@@ -47,6 +47,7 @@ pub struct RawPromote {
     pub keep: Option<usize>,
     #[serde(default)]
     pub require: Vec<Spanned<String>>,
+    pub auto_rollback: Option<Spanned<Dur>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,9 +64,11 @@ pub struct RawProcess {
     #[serde(default)]
     pub on_promote: OnPromote,
     pub port: Option<u16>,
+    pub proxy: Option<Spanned<bool>>,
+    pub start_timeout: Option<Spanned<Dur>>,
     pub health: Option<Spanned<RawHealth>>,
     pub stop_signal: Option<SignalName>,
-    pub stop_timeout: Option<Dur>,
+    pub stop_timeout: Option<Spanned<Dur>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,8 +77,8 @@ pub struct RawHealth {
     pub http: Option<String>,
     pub tcp: Option<u16>,
     pub exec: Option<String>,
-    pub interval: Option<Dur>,
-    pub timeout: Option<Dur>,
+    pub interval: Option<Spanned<Dur>>,
+    pub timeout: Option<Spanned<Dur>>,
     pub retries: Option<u32>,
 }
 

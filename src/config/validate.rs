@@ -4,6 +4,7 @@
 use super::duration::Dur;
 use super::error::ConfigError;
 use super::program::{first_program, resolve};
+use super::ranges::{self, Bounds};
 use super::schema::{RawBuild, RawConfig, RawHealth, RawProcess, RawPromote, RawWatch};
 use super::suggest::{closest, with_suggestion};
 use super::*;
@@ -54,6 +55,14 @@ impl Checker<'_> {
         Ok(normal)
     }
 
+    fn duration(
+        &self,
+        value: Option<Spanned<Dur>>,
+        bounds: &Bounds,
+    ) -> Result<Duration, ConfigError> {
+        ranges::duration(self.file, self.text, value, bounds)
+    }
+
     fn program(
         &self,
         command: &Spanned<String>,
@@ -82,6 +91,8 @@ pub(super) fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
     })?;
     let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let check = Checker { file, text, root };
+    let path_spans: Vec<Range<usize>> =
+        raw.watch.paths.get_ref().iter().map(|v| v.span()).collect();
     let watch = watch_config(&check, raw.watch)?;
     let build = build_config(&check, raw.build)?;
     let promote = raw
@@ -94,15 +105,38 @@ pub(super) fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         let at = text.find("scrollback").unwrap_or(0);
         return Err(check.error(at..at, "ui.scrollback must be at least 1 line"));
     }
-    Ok(Config {
+    let config = Config {
         file: file.to_path_buf(),
-        root: check.root,
+        root: check.root.clone(),
         watch,
         build,
         promote,
         processes,
         ui: UiConfig { scrollback },
-    })
+    };
+    unwatched_paths(&check, &config, &path_spans)?;
+    Ok(config)
+}
+
+/// A watch path the watcher would skip whole watches nothing: say so here.
+fn unwatched_paths(
+    check: &Checker,
+    config: &Config,
+    spans: &[Range<usize>],
+) -> Result<(), ConfigError> {
+    let filter = crate::watch::PathFilter::new(config);
+    for (path, span) in config.watch.paths.iter().zip(spans) {
+        if filter.skips_dir(path) {
+            return Err(check.error(
+                span.clone(),
+                format!(
+                    "watch path `{}` is excluded (node_modules, .git, build.output, promote.target, devloop's state or an `exclude` pattern), so nothing in it would be watched",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn watch_config(check: &Checker, raw: RawWatch) -> Result<WatchConfig, ConfigError> {
@@ -115,7 +149,17 @@ fn watch_config(check: &Checker, raw: RawWatch) -> Result<WatchConfig, ConfigErr
     let mut paths = Vec::new();
     for value in raw.paths.get_ref() {
         let path = check.relative(value, "watch path")?;
-        if !check.root.join(&path).exists() {
+        let full = check.root.join(&path);
+        if full.exists() && !full.is_dir() {
+            return Err(check.error(
+                value.span(),
+                format!(
+                    "watch path `{}` is a file: name the directory that holds it (and narrow with `include`)",
+                    path.display()
+                ),
+            ));
+        }
+        if !full.exists() {
             return Err(check.error(
                 value.span(),
                 format!(
@@ -140,7 +184,7 @@ fn watch_config(check: &Checker, raw: RawWatch) -> Result<WatchConfig, ConfigErr
         paths,
         include: patterns(&raw.include)?,
         exclude: patterns(&raw.exclude)?,
-        debounce: raw.debounce.map_or(Duration::from_millis(500), |Dur(d)| d),
+        debounce: check.duration(raw.debounce, &ranges::DEBOUNCE)?,
     })
 }
 
@@ -155,7 +199,7 @@ fn build_config(check: &Checker, raw: RawBuild) -> Result<BuildConfig, ConfigErr
         command: raw.command.into_inner(),
         program,
         output,
-        timeout: raw.timeout.map_or(Duration::from_secs(600), |Dur(d)| d),
+        timeout: check.duration(raw.timeout, &ranges::BUILD_TIMEOUT)?,
         on_change: raw.on_change,
     })
 }
@@ -205,10 +249,15 @@ fn promote_config(
         }
         require.push(path.to_path_buf());
     }
+    let auto_rollback = match raw.auto_rollback {
+        Some(value) => Some(check.duration(Some(value), &ranges::AUTO_ROLLBACK)?),
+        None => None,
+    };
     Ok(PromoteConfig {
         target,
         keep: raw.keep.unwrap_or(3),
         require,
+        auto_rollback,
     })
 }
 
@@ -298,6 +347,8 @@ fn process_config(
         spans.push(dep.span());
     }
     let health = raw.health.map(|h| health(check, h)).transpose()?;
+    let proxy = proxy(check, raw.proxy, raw.port)?;
+    let start_timeout = start_timeout(check, raw.start_timeout)?;
     let process = ProcessConfig {
         name: name.to_string(),
         command: raw.command.into_inner(),
@@ -308,11 +359,41 @@ fn process_config(
         restart: raw.restart,
         on_promote: raw.on_promote,
         port: raw.port,
+        proxy,
+        start_timeout,
         health,
         stop_signal: raw.stop_signal.unwrap_or(SignalName::TERM),
-        stop_timeout: raw.stop_timeout.map_or(Duration::from_secs(10), |Dur(d)| d),
+        stop_timeout: check.duration(raw.stop_timeout, &ranges::STOP_TIMEOUT)?,
     };
     Ok((process, spans))
+}
+
+/// `proxy = true` needs the port devloop is to hold.
+fn proxy(
+    check: &Checker,
+    raw: Option<Spanned<bool>>,
+    port: Option<u16>,
+) -> Result<bool, ConfigError> {
+    match raw {
+        Some(proxy) if *proxy.get_ref() && port.is_none() => Err(check.error(
+            proxy.span(),
+            "proxy = true needs `port = P`: devloop listens on P and gives the process a private port in $PORT",
+        )),
+        Some(proxy) => Ok(*proxy.get_ref()),
+        None => Ok(false),
+    }
+}
+
+/// Default 60 s: a dev server's first compile can take tens of seconds.
+fn start_timeout(check: &Checker, raw: Option<Spanned<Dur>>) -> Result<Duration, ConfigError> {
+    match raw {
+        None => Ok(Duration::from_secs(60)),
+        Some(value) if value.get_ref().0.is_zero() => Err(check.error(
+            value.span(),
+            "start_timeout must be longer than 0: it is how long a start may take to be ready",
+        )),
+        Some(value) => Ok(value.into_inner().0),
+    }
 }
 
 fn health(check: &Checker, raw: Spanned<RawHealth>) -> Result<Health, ConfigError> {
@@ -343,8 +424,8 @@ fn health(check: &Checker, raw: Spanned<RawHealth>) -> Result<Health, ConfigErro
     }
     Ok(Health {
         probe,
-        interval: raw.interval.map_or(Duration::from_secs(1), |Dur(d)| d),
-        timeout: raw.timeout.map_or(Duration::from_secs(1), |Dur(d)| d),
+        interval: check.duration(raw.interval, &ranges::HEALTH_INTERVAL)?,
+        timeout: check.duration(raw.timeout, &ranges::HEALTH_TIMEOUT)?,
         retries,
     })
 }

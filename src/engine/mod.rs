@@ -62,8 +62,10 @@ pub struct Engine {
     running: Option<Running>,
     /// Changes not yet taken by a build.
     waiting: ChangeBatch,
-    /// Contents at the start of the last successful build.
-    snapshot: Snapshot,
+    /// Contents at the start of the last successful build; None when unknown
+    /// (no good build yet, a rollback, a failed full read): the next batch
+    /// then reads the whole tree and builds.
+    snapshot: Option<Snapshot>,
     /// Paths of failed builds since the last success: re-read at the next start.
     unsettled: Vec<PathBuf>,
     quitting: Option<String>,
@@ -90,7 +92,7 @@ impl Engine {
             last_build: 0,
             running: None,
             waiting: ChangeBatch::default(),
-            snapshot: Snapshot::default(),
+            snapshot: None,
             unsettled: Vec::new(),
             quitting: None,
             fallback_reported: false,
@@ -105,7 +107,11 @@ impl Engine {
         for event in recover(&self.config).await {
             self.emit(event).await;
         }
-        let (watcher, setup) = Watcher::start(&self.config)?;
+        // The first walk blocks: off the async threads with it.
+        let config = self.config.clone();
+        let (watcher, setup) = tokio::task::spawn_blocking(move || Watcher::start(&config))
+            .await
+            .map_err(|e| format!("the first walk of the watched paths failed: {e}"))??;
         // After the one early return: from here on, shutdown() stops them.
         self.supervisor.start().await;
         let paths = self
@@ -124,16 +130,22 @@ impl Engine {
         for message in setup.errors {
             self.emit(Event::Error { message }).await;
         }
+        if setup.dirs == 0 {
+            let message = "watching nothing: no watch path could be watched (gone, unreadable, or excluded since `check`); changes will not build until devloop restarts".to_string();
+            self.emit(Event::Error { message }).await;
+        }
         let (change_tx, change_rx) = mpsc::channel(1024);
         let (batch_tx, mut batches) = mpsc::channel(16);
-        tokio::spawn(watcher.run(change_tx, self.events.clone()));
+        watcher.spawn(change_tx, self.events.clone());
         tokio::spawn(debounce(change_rx, batch_tx, self.config.watch.debounce));
 
         self.request(BuildReason::Startup).await;
+        let mut alerts = self.supervisor.take_alerts();
         while self.quitting.is_none() || self.running.is_some() {
             tokio::select! {
                 Some(input) = self.inbox.recv() => self.handle(input).await,
                 Some(batch) = batches.recv() => self.changed(batch).await,
+                Some(process) = next_alert(&mut alerts) => self.auto_roll_back(process).await,
                 else => break,
             }
         }
@@ -153,6 +165,7 @@ impl Engine {
             Input::Command(Command::Restart(name)) => self.supervisor.restart(&name),
             Input::Command(Command::Toggle(name)) => self.supervisor.toggle(&name),
             Input::Command(Command::Rollback) => self.roll_back().await,
+            Input::Command(Command::Cancel) => self.cancel_by_hand().await,
             Input::BuildDone(outcome) => self.build_done(outcome).await,
         }
     }
@@ -170,8 +183,38 @@ impl Engine {
         self.emit(event).await;
         if rolled_back {
             // What is in place no longer matches the sources: the next change builds.
-            self.snapshot = Snapshot::default();
+            self.snapshot = None;
             self.supervisor.promoted();
+        }
+    }
+
+    /// `promote.auto_rollback`: `process` failed soon after a promotion.
+    async fn auto_roll_back(&mut self, process: String) {
+        if self.quitting.is_some() {
+            return;
+        }
+        if let Some(running) = &self.running {
+            // Its promotion would race the swap, and brings a new generation anyway.
+            let message = format!(
+                "`{process}` failed soon after the promotion, but build #{} is running: not rolling back",
+                running.id
+            );
+            self.emit(Event::Notice { message }).await;
+            return;
+        }
+        match roll_back(&self.config).await {
+            Event::RolledBack { generation, .. } => {
+                let reason = crate::event::RollbackReason::Auto;
+                let event = Event::RolledBack {
+                    generation,
+                    reason,
+                    process: Some(process.clone()),
+                };
+                self.emit(event).await;
+                self.snapshot = None;
+                self.supervisor.rolled_back_for(&process);
+            }
+            other => self.emit(other).await,
         }
     }
 
@@ -194,6 +237,18 @@ impl Engine {
     fn quit(&mut self, reason: String) {
         self.quitting.get_or_insert(reason);
         self.supervisor.begin_shutdown();
+        self.schedule.clear();
+        self.cancel();
+    }
+
+    /// `x`: stops the running build and what waited for it; the changes stay
+    /// unsettled, so the next batch builds them.
+    async fn cancel_by_hand(&mut self) {
+        if self.running.is_none() {
+            let message = "no build is running: nothing to cancel".to_string();
+            self.emit(Event::Error { message }).await;
+            return;
+        }
         self.schedule.clear();
         self.cancel();
     }
@@ -236,9 +291,9 @@ impl Engine {
         let adopt = self.read_contents(reason, &batch).await;
         self.last_build += 1;
         let id = self.last_build;
-        if let Adopt::Update(current) = &adopt
+        if let (Adopt::Update(current), Some(snapshot)) = (&adopt, &self.snapshot)
             && reason == BuildReason::Change
-            && self.snapshot.unchanged(current)
+            && snapshot.unchanged(current)
         {
             let skipped = Event::BuildFinished {
                 build: id,
@@ -275,10 +330,11 @@ impl Engine {
     }
 
     /// The contents a build starts from: the whole tree at startup or after
-    /// lost events, otherwise just the changed paths (and those of failed builds).
+    /// lost events or while the snapshot is unknown, otherwise just the
+    /// changed paths (and those of failed builds).
     async fn read_contents(&self, reason: BuildReason, batch: &ChangeBatch) -> Adopt {
         let root = self.config.root.clone();
-        if reason == BuildReason::Startup || batch.overflow {
+        if reason == BuildReason::Startup || batch.overflow || self.snapshot.is_none() {
             let watch_paths = self.config.watch.paths.clone();
             let filter = PathFilter::new(&self.config);
             let scan = move || Snapshot::scan(&root, &watch_paths, &filter);
@@ -300,11 +356,13 @@ impl Engine {
             outcome.status == BuildStatus::Ok && promotion.as_ref().is_none_or(Result::is_ok);
         match (good, running.adopt) {
             (true, Adopt::Replace(snapshot)) => {
-                self.snapshot = snapshot;
+                self.snapshot = Some(snapshot);
                 self.unsettled.clear();
             }
             (true, Adopt::Update(current)) => {
-                self.snapshot.update(&current);
+                if let Some(snapshot) = &mut self.snapshot {
+                    snapshot.update(&current);
+                }
                 self.unsettled.clear();
             }
             (false, Adopt::Update(current)) => {
@@ -313,7 +371,8 @@ impl Engine {
                 self.unsettled.sort();
                 self.unsettled.dedup();
             }
-            (false, Adopt::Replace(_)) => {}
+            // A failed full read leaves nothing known to compare with.
+            (false, Adopt::Replace(_)) => self.snapshot = None,
         }
         self.emit(Event::BuildFinished {
             build: outcome.id,
@@ -344,7 +403,8 @@ impl Engine {
         }
         // Without [promote], a good build stands for a promotion.
         if good && self.quitting.is_none() {
-            self.supervisor.promoted();
+            let window = self.config.promote.as_ref().and_then(|p| p.auto_rollback);
+            self.supervisor.promoted_guarded(window);
         }
         let next = self.schedule.finished();
         if self.quitting.is_none() {
@@ -354,5 +414,13 @@ impl Engine {
 
     async fn emit(&self, event: Event) {
         let _ = self.events.send(Stamped::now(event)).await;
+    }
+}
+
+/// The next process whose failure rolls back; pending forever without any.
+async fn next_alert(alerts: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option<String> {
+    match alerts {
+        Some(alerts) => alerts.recv().await,
+        None => std::future::pending().await,
     }
 }

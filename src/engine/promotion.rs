@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::event::Event;
-use crate::promote::{self, PromoteSpec, Promotion, Strategy, StrategyPref};
+use crate::promote::{self, PromoteSpec, Promotion, StrategyPref};
 use crate::supervise::leftovers::{BUILD_FILE, stop_leftovers};
 use std::path::Path;
 
@@ -71,7 +71,11 @@ pub async fn roll_back(config: &Config) -> Event {
     };
     let target = config.abs(&promote.target);
     match tokio::task::spawn_blocking(move || promote::rollback(&target)).await {
-        Ok(Ok(generation)) => Event::RolledBack { generation },
+        Ok(Ok(generation)) => Event::RolledBack {
+            generation,
+            reason: crate::event::RollbackReason::Manual,
+            process: None,
+        },
         Ok(Err(error @ promote::PromoteError::NoPreviousGeneration { .. })) => Event::Error {
             message: error.to_string(),
         },
@@ -104,7 +108,7 @@ pub fn promoted_event(build: u64, promotion: &Promotion, root: &Path) -> Event {
 
 /// Said once per run when the filesystem forced the two-rename swap.
 pub fn fallback_notice(promotion: &Promotion) -> Option<Event> {
-    (promotion.strategy == Strategy::Rename).then(|| Event::Notice {
+    promotion.fallback.then(|| Event::Notice {
         message: format!(
             "promoting into {} with two renames: the filesystem refuses renameat2(RENAME_EXCHANGE) (or DEVLOOP_SWAP=rename is set), so readers can find the target missing for a moment",
             promotion.target.display()

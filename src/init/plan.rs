@@ -36,6 +36,8 @@ pub struct ProcessPlan {
     pub cwd: Option<String>,
     pub port: Option<u16>,
     pub why: String,
+    /// Why the script cannot see promotions, when its text tells.
+    pub restart: Option<&'static str>,
 }
 
 /// A build target to give a `devloop` configuration.
@@ -223,6 +225,11 @@ fn processes(ws: &Workspace) -> Vec<ProcessPlan> {
     let mut taken: Vec<String> = vec!["build".into(), "devloop".into()];
     let mut out = Vec::new();
     for app in ws.projects.iter().filter(|p| p.kind == Kind::App) {
+        let restart = app
+            .script
+            .as_ref()
+            .filter(|_| app.serve.is_none())
+            .and_then(|s| crate::advice::restart_reason(&s.text));
         let (command, cwd, port, why) = if let Some(serve) = &app.serve {
             let command = format!("{} serve {}", ws.pm.nx(), app.name);
             let executor = serve.executor.as_deref().unwrap_or("a command");
@@ -248,6 +255,7 @@ fn processes(ws: &Workspace) -> Vec<ProcessPlan> {
             cwd,
             port,
             why,
+            restart,
         });
     }
     out

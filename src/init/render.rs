@@ -113,10 +113,15 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
             explain("A server that exits is started again, with backoff.")
         )?;
         writeln!(out, "restart = \"always\"")?;
-        let why_restart =
-            format!("Uncomment if the server does not pick up a new {TARGET} by itself:");
-        write!(out, "{}", explain(&why_restart))?;
-        writeln!(out, "# on_promote = \"restart\"")?;
+        if let Some(why) = process.restart {
+            writeln!(out, "# Restarted on each promotion: {why}.")?;
+            writeln!(out, "on_promote = \"restart\"")?;
+        } else {
+            let why_restart =
+                format!("Uncomment if the server does not pick up a new {TARGET} by itself:");
+            write!(out, "{}", explain(&why_restart))?;
+            writeln!(out, "# on_promote = \"restart\"")?;
+        }
         if let Some(port) = process.port {
             // Not explained once: the first process may have no port.
             writeln!(

@@ -54,6 +54,9 @@ fn write_all(ws: &Workspace, plan: &Plan, file: &Path, out: &mut String) -> std:
             .map(|c| format!(" (in {c})"))
             .unwrap_or_default();
         writeln!(out, "  process  {}: {}{cwd}", process.name, process.command)?;
+        if let Some(why) = process.restart {
+            writeln!(out, "           on_promote = \"restart\": {why}")?;
+        }
     }
     for note in &plan.notes {
         writeln!(out, "note: {note}")?;

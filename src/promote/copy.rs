@@ -4,7 +4,7 @@
 //! read/write), never a hard link, so a build that later rewrites a file in
 //! place cannot change what the running apps import.
 //!
-//! The destination may be a recycled old generation (the spare): entries the
+//! The destination may be a recycled old generation: entries the
 //! output lacks are deleted, and a file whose bytes already match is kept
 //! (only its mode and times are set), which saves most of the cost of a
 //! rebuild that changed few files.
@@ -22,12 +22,15 @@ use super::{PromoteError, io_err};
 mod data;
 
 /// What a copy did, for the `promoted` event.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct CopyStats {
     pub files: u64,
     pub bytes: u64,
     /// Files already identical in a recycled tree (not rewritten).
     pub reused: u64,
+    /// Relative paths whose bytes differ from the tree in place before (the
+    /// previous generation): added, removed or rewritten. What `nudge` touches.
+    pub changed: Vec<PathBuf>,
 }
 
 /// One regular file to bring over.
@@ -37,6 +40,11 @@ struct FileJob {
     meta: fs::Metadata,
     /// A regular file of that name already exists in the destination.
     existing: bool,
+    /// The same path in the previous generation, if a regular file there.
+    prev: Option<PathBuf>,
+    /// New since the previous generation (its directory existed there).
+    added: bool,
+    rel: PathBuf,
 }
 
 /// Work found by the walk: files for the threads, directory modes for last.
@@ -46,16 +54,38 @@ struct Plan {
     /// Applied deepest first after the files exist, so a read-only directory
     /// in the output does not stop the copy into it.
     dir_modes: Vec<(PathBuf, u32)>,
+    /// Added or removed entries other than files (directories, symlinks).
+    changed: Vec<PathBuf>,
 }
 
-/// Makes `dst` (an existing directory, empty or recycled) equal to `src`.
-pub fn sync_tree(src: &Path, dst: &Path) -> Result<CopyStats, PromoteError> {
+/// One directory level of the walk: where it reads, writes and compares.
+struct Level<'a> {
+    src: &'a Path,
+    dst: &'a Path,
+    /// The same directory in the previous generation, if it exists.
+    prev: Option<&'a Path>,
+    rel: &'a Path,
+    /// `dst` was just created, so there is nothing in it to compare.
+    fresh: bool,
+}
+
+/// Makes `dst` (an existing directory, empty or recycled) equal to `src`,
+/// and lists what differs from `prev` (the tree in place, if any).
+pub fn sync_tree(src: &Path, dst: &Path, prev: Option<&Path>) -> Result<CopyStats, PromoteError> {
     let mut plan = Plan::default();
     let root = fs::metadata(src).map_err(io_err("read", src))?;
     plan.dir_modes
         .push((dst.to_path_buf(), root.permissions().mode() & 0o7777));
-    walk(src, dst, true, false, &mut plan)?;
-    let stats = copy_files(&plan.files)?;
+    let top = Level {
+        src,
+        dst,
+        prev: prev.filter(|p| p.is_dir()),
+        rel: Path::new(""),
+        fresh: false,
+    };
+    walk(&top, true, &mut plan)?;
+    let mut stats = copy_files(&plan.files)?;
+    stats.changed.append(&mut plan.changed);
     for (dir, mode) in plan.dir_modes.iter().rev() {
         fs::set_permissions(dir, fs::Permissions::from_mode(*mode))
             .map_err(io_err("set the mode of", dir))?;
@@ -80,18 +110,16 @@ pub fn tree_size(dir: &Path) -> Result<u64, PromoteError> {
     Ok(total)
 }
 
-/// `fresh`: `dst` was just created, so there is nothing in it to compare.
-fn walk(
-    src: &Path,
-    dst: &Path,
-    root: bool,
-    fresh: bool,
-    plan: &mut Plan,
-) -> Result<(), PromoteError> {
-    let mut old = if fresh {
+fn walk(at: &Level, root: bool, plan: &mut Plan) -> Result<(), PromoteError> {
+    let (src, dst) = (at.src, at.dst);
+    let mut old = if at.fresh {
         HashMap::new()
     } else {
         existing_entries(dst)?
+    };
+    let mut before = match at.prev {
+        Some(prev) => existing_entries(prev)?,
+        None => HashMap::new(),
     };
     for entry in fs::read_dir(src).map_err(io_err("read the directory", src))? {
         let entry = entry.map_err(io_err("read the directory", src))?;
@@ -105,6 +133,12 @@ fn walk(
         let ft = meta.file_type();
         let had = old.remove(&name);
         let same_kind = had.is_some_and(|h| kind(h) == kind(ft));
+        let rel = at.rel.join(&name);
+        let prev_path = at.prev.map(|p| p.join(&name));
+        let was = before.remove(&name).filter(|b| kind(*b) == kind(ft));
+        if was.is_none() && at.prev.is_some() && !ft.is_file() {
+            plan.changed.push(rel.clone());
+        }
         if had.is_some() && !same_kind {
             remove_any(&to, had)?;
         }
@@ -114,10 +148,22 @@ fn walk(
             }
             plan.dir_modes
                 .push((to.clone(), meta.permissions().mode() & 0o7777));
-            walk(&from, &to, false, !same_kind, plan)?;
+            let sub_prev = prev_path.filter(|_| was.is_some());
+            let sub = Level {
+                src: &from,
+                dst: &to,
+                prev: sub_prev.as_deref(),
+                rel: &rel,
+                fresh: !same_kind,
+            };
+            walk(&sub, false, plan)?;
         } else if ft.is_symlink() {
             let link = fs::read_link(&from).map_err(io_err("read the symlink", &from))?;
-            if same_kind && fs::read_link(&to).ok().as_deref() == Some(link.as_path()) {
+            let unchanged = |p: &Path| fs::read_link(p).ok().as_deref() == Some(link.as_path());
+            if was.is_some() && !prev_path.as_deref().is_some_and(unchanged) {
+                plan.changed.push(rel.clone());
+            }
+            if same_kind && unchanged(&to) {
                 continue;
             }
             if same_kind {
@@ -130,6 +176,9 @@ fn walk(
                 dst: to,
                 meta,
                 existing: same_kind,
+                added: was.is_none() && at.prev.is_some(),
+                prev: prev_path.filter(|_| was.is_some()),
+                rel,
             });
         } else {
             return Err(PromoteError::Unsupported { path: from });
@@ -137,6 +186,12 @@ fn walk(
     }
     for (name, ft) in old {
         remove_any(&dst.join(name), Some(ft))?;
+    }
+    // Gone since the previous generation (the marker is not content).
+    for name in before.into_keys() {
+        if !(root && name == MARKER) {
+            plan.changed.push(at.rel.join(name));
+        }
     }
     Ok(())
 }
@@ -189,10 +244,13 @@ fn copy_files(jobs: &[FileJob]) -> Result<CopyStats, PromoteError> {
                 break;
             };
             match copy_one(job, &mut bufs) {
-                Ok(reused) => {
+                Ok((reused, changed)) => {
                     stats.files += 1;
                     stats.bytes += job.meta.len();
                     stats.reused += u64::from(reused);
+                    if changed {
+                        stats.changed.push(job.rel.clone());
+                    }
                 }
                 Err(e) => {
                     failed.store(true, Ordering::Relaxed);
@@ -219,30 +277,97 @@ fn copy_files(jobs: &[FileJob]) -> Result<CopyStats, PromoteError> {
         total.files += s.files;
         total.bytes += s.bytes;
         total.reused += s.reused;
+        total.changed.extend(s.changed);
     }
     Ok(total)
 }
 
-/// Copies one file; returns true when a recycled copy already matched.
-fn copy_one(job: &FileJob, bufs: &mut data::Buffers) -> Result<bool, PromoteError> {
-    let mut src = File::open(&job.src).map_err(io_err("open", &job.src))?;
-    if job.existing {
-        if let Some(dst) = data::same_content(&mut src, &job.dst, job.meta.len(), bufs)
-            .map_err(io_err("compare with", &job.dst))?
-        {
-            data::set_mode_and_times(&dst, &job.meta)
-                .map_err(io_err("set the mode of", &job.dst))?;
-            return Ok(true);
-        }
-        // New bytes get a new inode: an old process may still map the old one.
-        fs::remove_file(&job.dst).map_err(io_err("remove", &job.dst))?;
-        src.seek(SeekFrom::Start(0))
-            .map_err(io_err("read", &job.src))?;
+/// Copies one file; returns whether a recycled copy already matched, and
+/// whether its bytes differ from the previous generation's.
+fn copy_one(job: &FileJob, bufs: &mut data::Buffers) -> Result<(bool, bool), PromoteError> {
+    let quick = job
+        .existing
+        .then(|| quick_same(&job.dst, &job.meta))
+        .flatten();
+    // Same bytes, mode and times already: nothing to write at all, and in
+    // the usual case (unchanged since the previous generation) nothing to read.
+    let done = quick
+        .as_ref()
+        .is_some_and(|m| m.mode() & 0o7777 == job.meta.mode() & 0o7777);
+    if done
+        && job
+            .prev
+            .as_ref()
+            .is_some_and(|p| quick_same(p, &job.meta).is_some())
+    {
+        return Ok((true, false));
     }
-    let dst = data::create(&job.dst, job.meta.mode()).map_err(io_err("create", &job.dst))?;
-    data::copy_data(&mut src, &dst, job.meta.len(), bufs).map_err(io_err("copy into", &job.dst))?;
-    data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
-    Ok(false)
+    let mut src = File::open(&job.src).map_err(io_err("open", &job.src))?;
+    if done {
+        return Ok((true, changed_since_prev(job, &mut src, bufs)?));
+    }
+    let reused = quick.is_some()
+        || job.existing && {
+            let same = data::same_content(&mut src, &job.dst, job.meta.len(), bufs)
+                .map_err(io_err("compare with", &job.dst))?
+                .is_some();
+            rewind(&mut src, &job.src)?;
+            same
+        };
+    if reused {
+        let dst = File::open(&job.dst).map_err(io_err("open", &job.dst))?;
+        data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
+    } else {
+        if job.existing {
+            // New bytes get a new inode: an old process may still map the old one.
+            fs::remove_file(&job.dst).map_err(io_err("remove", &job.dst))?;
+        }
+        let dst = data::create(&job.dst, job.meta.mode()).map_err(io_err("create", &job.dst))?;
+        data::copy_data(&mut src, &dst, job.meta.len(), bufs)
+            .map_err(io_err("copy into", &job.dst))?;
+        data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
+    }
+    Ok((reused, changed_since_prev(job, &mut src, bufs)?))
+}
+
+/// Whether the file's bytes differ from the previous generation's.
+fn changed_since_prev(
+    job: &FileJob,
+    src: &mut File,
+    bufs: &mut data::Buffers,
+) -> Result<bool, PromoteError> {
+    Ok(match &job.prev {
+        None => job.added,
+        Some(prev) if quick_same(prev, &job.meta).is_some() => false,
+        Some(prev) => {
+            rewind(src, &job.src)?;
+            // Unreadable counts as changed: a nudge too many costs little.
+            !matches!(
+                data::same_content(src, prev, job.meta.len(), bufs),
+                Ok(Some(_))
+            )
+        }
+    })
+}
+
+/// Same size and modification time as the output file: a copy of the same
+/// write (copies keep the build's times), so the bytes need no compare.
+/// Trusted only when the copy was made a second or more after that write:
+/// two writes within one timestamp tick could otherwise look alike.
+fn quick_same(path: &Path, src: &fs::Metadata) -> Option<fs::Metadata> {
+    fs::symlink_metadata(path).ok().filter(|m| {
+        m.is_file()
+            && m.len() == src.len()
+            && m.mtime() == src.mtime()
+            && m.mtime_nsec() == src.mtime_nsec()
+            && m.ctime() > src.mtime().saturating_add(1)
+    })
+}
+
+fn rewind(file: &mut File, path: &Path) -> Result<(), PromoteError> {
+    file.seek(SeekFrom::Start(0))
+        .map(drop)
+        .map_err(io_err("read", path))
 }
 
 /// Reads to fill `buf` or to the end of the file; returns the bytes read.

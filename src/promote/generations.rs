@@ -1,6 +1,6 @@
 //! Moving whole trees between sibling names: preparing a staging directory
-//! (recycling the spare), turning a displaced tree into a generation,
-//! pruning beyond `keep`, and deleting. A tree is always renamed to a
+//! (recycling the generation this promotion pushes beyond `keep`), turning a
+//! displaced tree into a generation, pruning beyond `keep`, and deleting. A tree is always renamed to a
 //! `trash` name before it is deleted, so a deletion cut short by a crash
 //! never leaves a half-empty tree under a name that could be restored.
 
@@ -21,13 +21,35 @@ pub fn discard(layout: &Layout, path: &Path) -> Result<(), PromoteError> {
     }
 }
 
-/// An empty or recycled directory named `.<name>.stage-<n>`, unmarked.
-pub fn prepare_stage(layout: &Layout, dir: &OwnedFd, n: u64) -> Result<PathBuf, PromoteError> {
+/// An empty or recycled directory named `.<name>.stage-<n>`, unmarked. The
+/// tree recycled is the kept generation that the swap would push beyond
+/// `keep` (or a `.spare` left by an older devloop), so at most `keep`
+/// generations and the target stay on disk, the stage included.
+pub fn prepare_stage(
+    layout: &Layout,
+    dir: &OwnedFd,
+    n: u64,
+    keep: usize,
+) -> Result<PathBuf, PromoteError> {
     let stage = layout.sibling(Kind::Stage(n));
     discard(layout, &stage)?;
     let spare = layout.sibling(Kind::Spare);
-    if spare.is_dir() {
-        swap::rename(dir, layout, &swap::name_of(&spare), &swap::name_of(&stage))?;
+    // After the swap the current target is a generation too: the one at
+    // rank `keep - 1` is the first that would be pruned.
+    let recycled = match spare.is_dir() {
+        true => Some(spare),
+        false if keep > 0 && layout.target.is_dir() => {
+            ranked(layout)?.into_iter().nth(keep - 1).map(|(_, p)| p)
+        }
+        false => None,
+    };
+    if let Some(recycled) = recycled {
+        swap::rename(
+            dir,
+            layout,
+            &swap::name_of(&recycled),
+            &swap::name_of(&stage),
+        )?;
         match fs::remove_file(stage.join(MARKER)) {
             Ok(()) => return Ok(stage),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(stage),
@@ -89,20 +111,15 @@ pub fn ranked(layout: &Layout) -> Result<Vec<(u64, PathBuf)>, PromoteError> {
     Ok(chain)
 }
 
-/// Keeps `keep` generations; the best one beyond becomes the spare (if
-/// there is none yet), the others are deleted.
-pub fn prune(layout: &Layout, dir: &OwnedFd, keep: usize) -> Result<Vec<PathBuf>, PromoteError> {
+/// Keeps the `keep` best generations and deletes the rest, and a `.spare`
+/// left by an older devloop.
+pub fn prune(layout: &Layout, _dir: &OwnedFd, keep: usize) -> Result<Vec<PathBuf>, PromoteError> {
     let mut removed = Vec::new();
     let spare = layout.sibling(Kind::Spare);
-    let mut spare_free = !spare.exists();
-    for (_, path) in ranked(layout)?.into_iter().skip(keep) {
-        if spare_free {
-            swap::rename(dir, layout, &swap::name_of(&path), &swap::name_of(&spare))?;
-            spare_free = false;
-        } else {
-            discard(layout, &path)?;
-            removed.push(path);
-        }
+    let beyond = ranked(layout)?.into_iter().skip(keep).map(|(_, p)| p);
+    for path in beyond.chain(spare.is_dir().then_some(spare)) {
+        discard(layout, &path)?;
+        removed.push(path);
     }
     Ok(removed)
 }

@@ -10,9 +10,11 @@
 //! out becomes `.libs.gen-<m>`. The build output itself is only read.
 //!
 //! Generations: numbers only grow, across runs. At most `keep` previous
-//! generations stay; the one pruned beyond them becomes `.libs.spare`, which
-//! the next promotion recycles as its staging tree (files whose bytes match
-//! are kept instead of created again). Pruning happens only after the swap.
+//! generations stay beside the target. Once there are `keep`, the promotion
+//! recycles the one its swap would push out as its staging tree (files whose
+//! bytes match are kept instead of created again), so the stage never adds a
+//! tree; with `keep = 0` it copies afresh and the old target is deleted
+//! after the swap. Pruning happens only after the swap.
 //!
 //! Rollback is an undo: it puts back the generation that was in place when
 //! the current one was promoted (the marker records it), so rolling back
@@ -24,8 +26,8 @@
 //!
 //! The marker stays in the promoted tree (`dist/libs/.devloop-generation`),
 //! which is how generation numbers survive restarts. A reader that keeps a
-//! handle on an old generation's directory across more than `keep + 1`
-//! promotions can see it change, because the spare is recycled; apps that
+//! handle on an old generation's directory across more than `keep`
+//! promotions can see it change, because generations are recycled; apps that
 //! import by path always see one whole generation.
 //!
 //! Crash safety covers devloop being killed at any moment: `recover` (run at
@@ -41,6 +43,7 @@ use std::time::Instant;
 mod copy;
 mod generations;
 mod layout;
+mod nudge;
 mod recover;
 mod space;
 mod swap;
@@ -76,10 +79,10 @@ pub enum StrategyPref {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
-    /// One atomic `renameat2(RENAME_EXCHANGE)` (or a plain rename when there
-    /// was no target yet).
+    /// One atomic `renameat2(RENAME_EXCHANGE)`.
     Exchange,
-    /// Two renames: readers can find the target missing between them.
+    /// A rename: one plain rename when there was no target yet, else the
+    /// two-rename fallback (`Promotion::fallback`), whose gap readers can see.
     Rename,
 }
 
@@ -93,6 +96,9 @@ pub struct Promotion {
     pub strategy: Strategy,
     /// Duration of the swap call(s) alone.
     pub swap_us: u64,
+    /// The two-rename fallback ran (or was forced): readers may have found
+    /// the target missing for a moment.
+    pub fallback: bool,
     /// Duration of the whole promotion.
     pub ms: u64,
 }
@@ -167,8 +173,8 @@ pub fn promote(spec: &PromoteSpec) -> Result<Promotion, PromoteError> {
         generation,
         previous: current_generation(&layout.target),
     };
-    let stage = generations::prepare_stage(&layout, &dir, generation)?;
-    let stats = match copy::sync_tree(&spec.output, &stage) {
+    let stage = generations::prepare_stage(&layout, &dir, generation, spec.keep)?;
+    let stats = match copy::sync_tree(&spec.output, &stage, Some(&layout.target)) {
         Ok(stats) => stats,
         Err(e) => {
             // Best effort: the next start removes an unmarked stage anyway.
@@ -194,13 +200,19 @@ pub fn promote(spec: &PromoteSpec) -> Result<Promotion, PromoteError> {
     }
     let _ = swap::sync_dir(&dir, &layout);
     let _ = generations::prune(&layout, &dir, spec.keep);
+    nudge::after_swap(&layout, &stats.changed);
     Ok(Promotion {
         generation,
         target: spec.target.clone(),
         files: stats.files,
         bytes: stats.bytes,
-        strategy: swapped.strategy,
+        // With no target yet the swap was one plain rename, whatever the pref.
+        strategy: match swapped.displaced {
+            None => Strategy::Rename,
+            Some(_) => swapped.strategy,
+        },
         swap_us: swapped.swap_us,
+        fallback: swapped.strategy == Strategy::Rename,
         ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
 }

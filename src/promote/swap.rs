@@ -1,6 +1,6 @@
 //! The moment of truth: putting a staged tree where the target is. One
-//! `renameat2(RENAME_EXCHANGE)` through a descriptor of the parent directory
-//! swaps both names atomically, so a reader resolving the target finds the
+//! exchange through a descriptor of the parent directory (the platform's:
+//! `renameat2` on Linux, `renameatx_np` on APFS) swaps both names atomically, so a reader resolving the target finds the
 //! old tree or the new one, never nothing. Where the filesystem refuses it
 //! (NFS, 9p, many FUSE filesystems, overlayfs lower layers) the two-rename
 //! fallback runs instead, and its gap is reported through `Strategy::Rename`.
@@ -9,7 +9,7 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::Instant;
 
-use rustix::fs::{Mode, OFlags, RenameFlags};
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::layout::Layout;
@@ -68,7 +68,7 @@ pub fn swap_in(
         });
     }
     if !forced_rename(pref) {
-        match rustix::fs::renameat_with(dir, incoming, dir, target, RenameFlags::EXCHANGE) {
+        match crate::platform::exchange(dir, incoming, target) {
             Ok(()) => {
                 let swap_us = elapsed();
                 return Ok(Swapped {
@@ -77,7 +77,7 @@ pub fn swap_in(
                     displaced: Some(incoming.to_string()),
                 });
             }
-            Err(Errno::INVAL | Errno::NOSYS | Errno::XDEV | Errno::OPNOTSUPP) => {}
+            Err(e) if crate::platform::exchange_refused(e) => {}
             Err(e) => return Err(failed("exchange the staged tree with", e)),
         }
     }

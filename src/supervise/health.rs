@@ -13,11 +13,13 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
-/// Where exec probes run: the process's workspace and directory.
+/// Where exec probes run: the process's workspace and directory, with its
+/// `env` (and, with `proxy`, the instance's PORT).
 #[derive(Debug, Clone)]
 pub struct ProbeDir {
     pub root: PathBuf,
     pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
 }
 
 /// How often a process that has not passed yet is probed: a server is
@@ -140,6 +142,7 @@ impl Drop for GroupGuard {
 
 async fn exec(command: &str, dir: &ProbeDir) -> Result<(), String> {
     let mut cmd = shell(command, &dir.root, &dir.root.join(&dir.cwd));
+    cmd.envs(dir.env.iter().map(|(k, v)| (k, v)));
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = spawn(&mut cmd).map_err(|e| format!("cannot run `{command}`: {e}"))?;
     let _guard = GroupGuard(child.id().unwrap_or(0));
@@ -188,6 +191,7 @@ mod tests {
         let dir = ProbeDir {
             root: std::env::temp_dir(),
             cwd: PathBuf::new(),
+            env: vec![("CODE".into(), "3".into())],
         };
         let second = Duration::from_secs(5);
         assert!(
@@ -195,7 +199,7 @@ mod tests {
                 .await
                 .is_ok()
         );
-        let failed = check(&Probe::Exec("exit 3".into()), second, &dir).await;
+        let failed = check(&Probe::Exec("exit $CODE".into()), second, &dir).await;
         assert_eq!(failed, Err("exit code 3".into()));
         let slow = Probe::Exec("sleep 5".into());
         let limit = Duration::from_millis(100);

@@ -4,7 +4,8 @@
 //! start time, or, with the leader gone, while its members are in the
 //! recorded session and started after it.
 
-use crate::proc::{Stat, group_alive, signal_group, stat};
+use crate::platform::{self, ProcInfo};
+use crate::proc::{group_alive, signal_group};
 use rustix::process::Signal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -104,9 +105,9 @@ impl Records {
 
 /// The record of a group just started with leader `pid`.
 pub fn record_of(pid: u32, signal: Signal, timeout: Duration, name: &str) -> Option<Record> {
-    let Stat {
+    let ProcInfo {
         start_time, sid, ..
-    } = stat(pid)?;
+    } = platform::process(pid)?;
     Some(Record {
         pgid: pid,
         start_time,
@@ -119,28 +120,16 @@ pub fn record_of(pid: u32, signal: Signal, timeout: Duration, name: &str) -> Opt
 
 /// Whether the group of `record` is still the one devloop started.
 pub fn still_ours(record: &Record) -> bool {
-    if let Some(leader) = stat(record.pgid) {
+    if let Some(leader) = platform::process(record.pgid) {
         return leader.start_time == record.start_time && leader.pgid == record.pgid;
     }
     // The leader is gone; its pid cannot be reused while the group has
     // members, but check them anyway against the session and start time.
-    let members = group_members(record.pgid);
+    let members = platform::group_members(record.pgid);
     !members.is_empty()
         && members
             .iter()
             .all(|m| m.sid == record.sid && m.start_time >= record.start_time)
-}
-
-fn group_members(pgid: u32) -> Vec<Stat> {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    procs
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(stat)
-        .filter(|s| s.pgid == pgid)
-        .collect()
 }
 
 /// Stops the groups a killed devloop left (read from `state_dir/file`), each

@@ -6,11 +6,14 @@
 //! (see `process`).
 
 mod backoff;
+mod guard;
 mod health;
+mod instance;
 pub mod leftovers;
 mod order;
 mod port;
 mod process;
+mod proxy;
 mod reaper;
 mod run;
 
@@ -40,12 +43,17 @@ pub struct Options {
 pub struct Supervisor {
     requests: mpsc::UnboundedSender<Request>,
     task: Option<JoinHandle<()>>,
+    /// Names of processes whose failure must roll the promotion back.
+    alerts: Option<mpsc::UnboundedReceiver<String>>,
 }
 
 #[derive(Debug)]
 enum Request {
     Start(oneshot::Sender<()>),
-    Promoted,
+    /// With the auto_rollback window, when there is one.
+    Promoted(Option<Duration>),
+    /// Rolled back because this process failed: restart it, tell the rest.
+    RolledBackFor(String),
     Restart(String),
     Toggle(String),
     Shutdown,
@@ -74,16 +82,19 @@ impl Shared {
 #[derive(Debug)]
 enum Report {
     Ready(usize),
+    /// Crashed, or turned unhealthy.
+    Failed(usize),
 }
 
 impl Supervisor {
     /// Starts the supervisor task (inside the runtime). Also makes devloop a
     /// child subreaper and starts reaping orphans.
     pub fn spawn(config: Arc<Config>, events: mpsc::Sender<Stamped>, options: Options) -> Self {
-        reaper::become_subreaper();
+        let subreaper = reaper::become_subreaper();
         let reaping = reaper::spawn_reaper();
         let (requests, inbox) = mpsc::unbounded_channel();
         let (reports_tx, reports) = mpsc::unbounded_channel();
+        let (alerts_tx, alerts) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             root: config.root.clone(),
             events,
@@ -94,6 +105,9 @@ impl Supervisor {
         let set = Set {
             handles: vec![None; config.processes.len()],
             ready: vec![false; config.processes.len()],
+            up: vec![false; config.processes.len()],
+            guard: guard::Guard::default(),
+            alerts: alerts_tx,
             config,
             shared,
             started: false,
@@ -104,11 +118,17 @@ impl Supervisor {
                 let message = format!("cannot watch for exited orphans (SIGCHLD): {e}");
                 set.shared.emit(Event::Error { message }).await;
             }
+            // What this platform cannot do, said once.
+            let limits = crate::platform::limits().iter().map(|l| l.to_string());
+            for message in subreaper.err().into_iter().chain(limits) {
+                set.shared.emit(Event::Notice { message }).await;
+            }
             set.run(inbox, reports).await;
         });
         Supervisor {
             requests,
             task: Some(task),
+            alerts: Some(alerts),
         }
     }
 
@@ -121,9 +141,27 @@ impl Supervisor {
         }
     }
 
-    /// A build was promoted (or succeeded, without `[promote]`).
+    /// A build was promoted (or succeeded, without `[promote]`), or a
+    /// generation rolled back by hand.
     pub fn promoted(&self) {
-        let _ = self.requests.send(Request::Promoted);
+        let _ = self.requests.send(Request::Promoted(None));
+    }
+
+    /// A build was promoted; a process ready now that fails within `window`
+    /// is reported on `alerts`.
+    pub fn promoted_guarded(&self, window: Option<Duration>) {
+        let _ = self.requests.send(Request::Promoted(window));
+    }
+
+    /// Rolled back automatically for `name`: it restarts, the rest hear of
+    /// it as of a promotion.
+    pub fn rolled_back_for(&self, name: &str) {
+        let _ = self.requests.send(Request::RolledBackFor(name.to_string()));
+    }
+
+    /// The names of processes whose failure should roll back (once).
+    pub fn take_alerts(&mut self) -> Option<mpsc::UnboundedReceiver<String>> {
+        self.alerts.take()
     }
 
     /// `r NAME`
@@ -159,6 +197,10 @@ struct Set {
     handles: Vec<Option<ProcessHandle>>,
     /// Whether each process has been ready at least once.
     ready: Vec<bool>,
+    /// Whether each process is ready now (as far as auto-rollback cares).
+    up: Vec<bool>,
+    guard: guard::Guard,
+    alerts: mpsc::UnboundedSender<String>,
     started: bool,
     promoted: bool,
 }
@@ -175,10 +217,19 @@ impl Set {
                     Some(Request::Shutdown) | None => break,
                     Some(request) => self.request(request).await,
                 },
-                Some(Report::Ready(index)) = reports.recv() => {
-                    self.ready[index] = true;
-                    self.start_due();
-                }
+                Some(report) = reports.recv() => match report {
+                    Report::Ready(index) => {
+                        self.ready[index] = true;
+                        self.up[index] = true;
+                        self.start_due();
+                    }
+                    Report::Failed(index) => {
+                        self.up[index] = false;
+                        if self.guard.failed(index) {
+                            let _ = self.alerts.send(self.config.processes[index].name.clone());
+                        }
+                    }
+                },
             }
         }
         self.shutdown().await;
@@ -198,13 +249,27 @@ impl Set {
                 self.start_due();
                 let _ = reply.send(());
             }
-            Request::Promoted => {
+            Request::Promoted(window) => {
+                self.guard.arm(window, &self.up);
                 // Those running hear of it first; those it lets start do not.
                 for handle in self.handles.iter().flatten() {
                     handle.send(Control::Promoted);
                 }
                 self.promoted = true;
                 self.start_due();
+            }
+            Request::RolledBackFor(name) => {
+                self.guard.arm(None, &self.up);
+                for (index, handle) in self.handles.iter().enumerate() {
+                    let failed = self.config.processes[index].name == name;
+                    if let Some(handle) = handle {
+                        handle.send(if failed {
+                            Control::Restart
+                        } else {
+                            Control::Promoted
+                        });
+                    }
+                }
             }
             Request::Restart(name) => self.by_hand(&name, Control::Restart).await,
             Request::Toggle(name) => self.by_hand(&name, Control::Toggle).await,

@@ -2,15 +2,19 @@
 //! cloneable handle that sends the task `Control`s. The task waits for the
 //! port, starts a run, gates `process_ready` on health, restarts with backoff,
 //! and answers controls; it is the only place that decides about its process.
+//! With `proxy = true` it also owns the port's listener and, on a restart of
+//! a serving instance, runs two at once (see `handover`).
 
+mod handover;
 mod idle;
+mod restart;
 
-use super::backoff::{Backoff, Decision, wants_restart};
+use super::backoff::Backoff;
+use super::proxy::{Backend, Proxy};
 use super::run::Run;
 use super::{Report, Shared};
-use crate::config::{OnPromote, ProcessConfig};
+use crate::config::ProcessConfig;
 use crate::event::{Event, RestartReason};
-use crate::proc::signal_group;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -50,6 +54,7 @@ impl ProcessHandle {
             backoff: Backoff::default(),
             starts: 0,
             reply: None,
+            proxy: None,
         };
         tokio::spawn(task.run());
         ProcessHandle { controls: tx }
@@ -75,6 +80,11 @@ enum Down {
 /// The task's next step.
 enum Next {
     Start,
+    /// Watch this run; true when it was ready already.
+    Supervise(Run, bool),
+    /// With `proxy`: start a new instance while this one runs (and serves,
+    /// when it was ready).
+    Handover(Run, bool),
     Wait(Duration),
     Down(Down),
     Exit,
@@ -90,6 +100,8 @@ struct Task {
     starts: u32,
     /// Who waits for this task to finish shutting down.
     reply: Option<oneshot::Sender<()>>,
+    /// With `proxy = true`, once its port is bound.
+    proxy: Option<Proxy>,
 }
 
 impl Task {
@@ -98,12 +110,27 @@ impl Task {
         loop {
             next = match next {
                 Next::Start => self.start().await,
-                Next::Wait(delay) => self.wait(delay).await,
-                Next::Down(why) => self.down(why).await,
+                Next::Supervise(run, ready) => self.supervise(run, ready).await,
+                Next::Handover(run, ready) => self.handover(run, ready).await,
+                Next::Wait(delay) => {
+                    self.backend(Backend::Starting);
+                    self.wait(delay).await
+                }
+                Next::Down(why) => {
+                    // Down, the port refuses again; the next start binds it anew.
+                    self.proxy = None;
+                    self.down(why).await
+                }
                 Next::Exit => break,
             };
         }
         // Dropping `self.reply` tells the set this process is gone.
+    }
+
+    fn backend(&self, backend: Backend) {
+        if let Some(proxy) = &self.proxy {
+            proxy.set(backend);
+        }
     }
 
     fn name(&self) -> String {
@@ -138,46 +165,78 @@ impl Task {
     }
 
     async fn start(&mut self) -> Next {
-        if let Some(next) = self.wait_for_port().await {
-            return next;
-        }
-        let mut run = match Run::start(&self.config, &self.shared) {
-            Ok(run) => run,
-            Err(e) => {
-                let message = format!("cannot start process `{}`: {e}", self.config.name);
-                self.emit(Event::Error { message }).await;
-                return self.after_exit(None, Duration::ZERO).await;
+        if self.proxy.is_none() {
+            if let Some(next) = self.wait_for_port().await {
+                return next;
             }
+            if let Some(next) = self.bind_proxy().await {
+                return next;
+            }
+        }
+        self.backend(Backend::Starting);
+        match self.launch(0).await {
+            Ok(run) => Next::Supervise(run, false),
+            Err(message) => {
+                self.emit(Event::Error { message }).await;
+                self.after_exit(None, Duration::ZERO).await
+            }
+        }
+    }
+
+    /// Starts a run (on a private port with `proxy`, in `slot`) and says so.
+    async fn launch(&mut self, slot: u8) -> Result<Run, String> {
+        let cannot = |e| format!("cannot start process `{}`: {e}", self.config.name);
+        let (config, port) = match (&self.proxy, self.config.proxy) {
+            (Some(_), true) => {
+                let port = super::proxy::private_port().map_err(cannot)?;
+                (
+                    super::instance::on_port(&self.config, port, slot),
+                    Some(port),
+                )
+            }
+            _ => (self.config.clone(), None),
         };
+        let mut run = Run::start(&config, &self.shared).map_err(cannot)?;
+        run.port = port;
+        run.slot = slot;
         let restarts = self.starts;
         self.starts += 1;
         self.emit(Event::ProcessStarted {
             process: self.name(),
             pid: run.pid,
             restarts,
+            port,
         })
         .await;
-        run.watch(&self.config, &self.shared);
-        self.supervise(run).await
+        run.watch(&config, &self.shared);
+        Ok(run)
     }
 
-    /// Sends `process_ready` and tells the set, which may start dependents.
+    /// Sends `process_ready`, switches the proxy to the run, and tells the
+    /// set, which may start dependents.
     async fn ready(&self, run: &Run) {
         let ms = run.uptime().as_millis() as u64;
+        if let Some(port) = run.port {
+            self.backend(Backend::Serving(port));
+        }
         self.emit(Event::ProcessReady {
             process: self.name(),
             ms,
+            pid: run.port.map(|_| run.pid),
+            port: run.port,
         })
         .await;
         let _ = self.shared.reports.send(Report::Ready(self.index));
     }
 
     /// Watches a run until it ends, by itself or by a control.
-    async fn supervise(&mut self, mut run: Run) -> Next {
-        let mut ready = run.health.is_none();
-        if ready {
+    async fn supervise(&mut self, mut run: Run, mut ready: bool) -> Next {
+        if !ready && run.health.is_none() {
+            ready = true;
             self.ready(&run).await;
         }
+        let started = Instant::now() - run.uptime();
+        let budget = started + self.config.start_timeout;
         let mut failures = 0;
         loop {
             tokio::select! {
@@ -198,13 +257,24 @@ impl Task {
                         }
                     } else if ready {
                         failures += 1;
-                        if failures >= self.config.health.as_ref().map_or(1, |h| h.retries) {
-                            return self.unhealthy(run).await;
+                        if failures >= run.retries {
+                            return self.unhealthy(run, "failed its health check", true).await;
                         }
                     }
                 }
+                // Never ready is a failed start, so `after` waiters learn of it.
+                _ = tokio::time::sleep_until(budget), if !ready => {
+                    let what = format!(
+                        "was not ready within start_timeout ({})",
+                        crate::config::format_duration(self.config.start_timeout)
+                    );
+                    return self.unhealthy(run, &what, false).await;
+                }
                 control = self.controls.recv() => {
                     if let Some((next, reply)) = self.control(control, run.pid).await {
+                        if matches!(next, Next::Start) && self.proxy.is_some() {
+                            return Next::Handover(run, ready);
+                        }
                         let status = run.stop(&self.config).await;
                         run.finish(status, &self.config.name, &self.shared).await;
                         return match next {
@@ -214,77 +284,6 @@ impl Task {
                         };
                     }
                 }
-            }
-        }
-    }
-
-    /// A control while running: None when the run goes on, else what comes
-    /// after stopping it (and who waits for that).
-    async fn control(
-        &mut self,
-        control: Option<Control>,
-        pgid: u32,
-    ) -> Option<(Next, Option<oneshot::Sender<()>>)> {
-        match control {
-            Some(Control::Promoted) => match self.config.on_promote {
-                OnPromote::None => None,
-                OnPromote::Signal(signal) => {
-                    signal_group(pgid, signal.signal);
-                    None
-                }
-                OnPromote::Restart => {
-                    self.restarting(Duration::ZERO, RestartReason::Promoted)
-                        .await;
-                    Some((Next::Start, None))
-                }
-            },
-            Some(Control::Restart) => {
-                self.backoff.reset();
-                self.restarting(Duration::ZERO, RestartReason::Manual).await;
-                Some((Next::Start, None))
-            }
-            Some(Control::Toggle) => Some((Next::Down(Down::Stopped), None)),
-            Some(Control::Shutdown(reply)) => Some((Next::Exit, Some(reply))),
-            None => Some((Next::Exit, None)),
-        }
-    }
-
-    /// `retries` failed probes in a row: restart, as an automatic restart.
-    async fn unhealthy(&mut self, mut run: Run) -> Next {
-        let decision = self.backoff.next(run.uptime(), Instant::now());
-        if let Decision::RestartIn(delay) = decision {
-            self.restarting(delay, RestartReason::Unhealthy).await;
-        }
-        let status = run.stop(&self.config).await;
-        run.finish(status, &self.config.name, &self.shared).await;
-        self.decided(decision, "failed its health check").await
-    }
-
-    /// The run ended by itself with exit `code` (None: a signal).
-    async fn after_exit(&mut self, code: Option<i32>, uptime: Duration) -> Next {
-        if !wants_restart(self.config.restart, code) {
-            return Next::Down(Down::Exited);
-        }
-        let decision = self.backoff.next(uptime, Instant::now());
-        if let Decision::RestartIn(delay) = decision {
-            self.restarting(delay, RestartReason::Exited).await;
-        }
-        self.decided(decision, "exited").await
-    }
-
-    async fn decided(&mut self, decision: Decision, what: &str) -> Next {
-        match decision {
-            Decision::RestartIn(delay) => Next::Wait(delay),
-            Decision::Failed => {
-                let reason = format!(
-                    "{what} after {} restarts within {}; the next successful promotion starts it again, or `s {}`",
-                    super::backoff::MAX_RESTARTS,
-                    crate::config::format_duration(super::backoff::WINDOW),
-                    self.config.name
-                );
-                let process = self.name();
-                self.emit(Event::ProcessFailed { process, reason }).await;
-                Next::Down(Down::Failed)
             }
         }
     }

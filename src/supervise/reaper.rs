@@ -1,4 +1,4 @@
-//! Orphans. devloop becomes a child subreaper (Linux), so a daemon that
+//! Orphans. devloop becomes a child subreaper (Linux only), so a daemon that
 //! leaves a child's process group is reparented to devloop rather than to
 //! init: it is reaped here and stopped at shutdown. As PID 1 in a container
 //! this is also what keeps zombies from piling up.
@@ -8,16 +8,20 @@
 //! on each SIGCHLD the reaper lists devloop's children and reaps only the
 //! zombies that [`crate::proc::spawn`] did not register.
 
-use crate::proc::{Stat, signal_group, spawned, stat};
-use rustix::process::{Pid, Signal, WaitOptions, getpid, waitpid};
+use crate::platform::{self, ProcInfo};
+use crate::proc::{signal_group, spawned};
+use rustix::process::{Pid, Signal, WaitOptions, waitpid};
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, sleep};
 
-/// Asks the kernel to reparent orphaned descendants to devloop. False where
-/// that is not possible; PID 1 gets them anyway.
-pub fn become_subreaper() -> bool {
-    rustix::process::set_child_subreaper(Some(getpid())).is_ok()
+/// Asks the kernel to reparent orphaned descendants to devloop; says why
+/// not where that is not possible (PID 1 gets them anyway).
+pub fn become_subreaper() -> Result<(), String> {
+    if std::process::id() == 1 {
+        return Ok(());
+    }
+    platform::become_subreaper()
 }
 
 /// Reaps unregistered zombies now and after every SIGCHLD, for as long as
@@ -26,7 +30,8 @@ pub fn spawn_reaper() -> std::io::Result<()> {
     let mut children = signal(SignalKind::child())?;
     tokio::spawn(async move {
         loop {
-            reap();
+            // Scanning the process table blocks: keep it off the async threads.
+            let _ = tokio::task::spawn_blocking(reap).await;
             if children.recv().await.is_none() {
                 return;
             }
@@ -39,7 +44,7 @@ pub fn spawn_reaper() -> std::io::Result<()> {
 pub fn reap() -> usize {
     // Held throughout, so no child is spawned and not yet registered meanwhile.
     let mut register = spawned();
-    let children = children();
+    let children = platform::own_children();
     // Entries tokio has reaped are no longer our children: forget them.
     register.retain(|&(pid, start)| {
         children
@@ -51,7 +56,7 @@ pub fn reap() -> usize {
         let registered = register
             .iter()
             .any(|&(p, start)| p == *pid && (start == 0 || start == child.start_time));
-        if child.state == 'Z' && !registered {
+        if child.zombie && !registered {
             let raw = Pid::from_raw(*pid as i32);
             if raw.is_some() && matches!(waitpid(raw, WaitOptions::NOHANG), Ok(Some(_))) {
                 reaped += 1;
@@ -62,11 +67,11 @@ pub fn reap() -> usize {
 }
 
 /// Adopted orphans still running: children that devloop did not spawn.
-fn adopted() -> Vec<(u32, Stat)> {
+fn adopted() -> Vec<(u32, ProcInfo)> {
     let register = spawned();
-    children()
+    platform::own_children()
         .into_iter()
-        .filter(|(pid, child)| child.state != 'Z' && !register.iter().any(|(p, _)| p == pid))
+        .filter(|(pid, child)| !child.zombie && !register.iter().any(|(p, _)| p == pid))
         .collect()
 }
 
@@ -87,47 +92,11 @@ pub fn signal_adopted(signal: Signal) -> usize {
 /// leaves are reparented to init when devloop exits.
 pub async fn kill_adopted(limit: Duration) {
     let started = Instant::now();
-    while signal_adopted(Signal::KILL) > 0 && started.elapsed() < limit {
+    let kill = || tokio::task::spawn_blocking(|| signal_adopted(Signal::KILL));
+    while kill().await.unwrap_or(0) > 0 && started.elapsed() < limit {
         sleep(Duration::from_millis(20)).await;
-        reap();
+        let _ = tokio::task::spawn_blocking(reap).await;
     }
-}
-
-/// devloop's children with their stat, from each thread's `children` list,
-/// or from a scan of /proc where that file is missing.
-fn children() -> Vec<(u32, Stat)> {
-    let me = getpid().as_raw_nonzero().get() as u32;
-    let mut pids: Vec<u32> = Vec::new();
-    let mut listed = false;
-    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
-        for task in tasks.flatten() {
-            if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
-                listed = true;
-                pids.extend(
-                    text.split_whitespace()
-                        .filter_map(|p| p.parse::<u32>().ok()),
-                );
-            }
-        }
-    }
-    if !listed {
-        pids = all_pids();
-    }
-    pids.into_iter()
-        .filter_map(|pid| Some((pid, stat(pid)?)))
-        .filter(|(_, s)| s.ppid == me)
-        .collect()
-}
-
-fn all_pids() -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .map(|procs| {
-            procs
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -136,7 +105,10 @@ mod tests {
 
     #[tokio::test]
     async fn reaps_orphans_but_not_registered_children() {
-        become_subreaper();
+        if let Err(why) = become_subreaper() {
+            eprintln!("skipped: {why}");
+            return;
+        }
         // A registered child that exits at once: its status stays tokio's.
         let mut ours = crate::proc::spawn(tokio::process::Command::new("true").arg("x")).unwrap();
         // An orphan: sh exits, its background sleep is reparented to us.
@@ -145,7 +117,7 @@ mod tests {
         let out = sh.output().unwrap();
         let orphan: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while stat(orphan).is_some() {
+        while platform::process(orphan).is_some() {
             reap();
             assert!(std::time::Instant::now() < deadline, "orphan not reaped");
             sleep(Duration::from_millis(20)).await;

@@ -32,6 +32,13 @@ pub struct Run {
     /// Probe results, when the process has a health check.
     pub health: Option<mpsc::Receiver<bool>>,
     health_task: Option<JoinHandle<()>>,
+    /// Failed probes in a row that make it unhealthy.
+    pub retries: u32,
+    /// With `proxy`: the private port it was given in $PORT.
+    pub port: Option<u16>,
+    /// With `proxy`: 0 or 1 in $DEVLOOP_INSTANCE, never the same for two
+    /// instances running at once.
+    pub slot: u8,
 }
 
 impl Run {
@@ -56,6 +63,9 @@ impl Run {
             readers: Vec::new(),
             health: None,
             health_task: None,
+            retries: 1,
+            port: None,
+            slot: 0,
         })
     }
 
@@ -77,8 +87,10 @@ impl Run {
             let dir = ProbeDir {
                 root: shared.root.clone(),
                 cwd: config.cwd.clone(),
+                env: config.env.clone(),
             };
             self.health = Some(rx);
+            self.retries = health.retries;
             self.health_task = Some(tokio::spawn(watch(health.clone(), dir, tx)));
         }
     }
@@ -111,7 +123,9 @@ impl Run {
                 process: name.to_string(),
                 pid: self.pid,
                 code: status.and_then(|s| s.code()),
-                signal: status.and_then(|s| s.signal()).map(signal_name),
+                signal: status
+                    .and_then(|s| s.signal())
+                    .map(crate::platform::signal_name),
                 uptime_ms: self.started.elapsed().as_millis() as u64,
             })
             .await;
@@ -131,29 +145,6 @@ pub fn exec_form(command: &str) -> String {
     } else {
         format!("exec {trimmed}")
     }
-}
-
-fn signal_name(number: i32) -> String {
-    const NAMES: &[(i32, &str)] = &[
-        (1, "SIGHUP"),
-        (2, "SIGINT"),
-        (3, "SIGQUIT"),
-        (4, "SIGILL"),
-        (6, "SIGABRT"),
-        (7, "SIGBUS"),
-        (8, "SIGFPE"),
-        (9, "SIGKILL"),
-        (10, "SIGUSR1"),
-        (11, "SIGSEGV"),
-        (12, "SIGUSR2"),
-        (13, "SIGPIPE"),
-        (14, "SIGALRM"),
-        (15, "SIGTERM"),
-    ];
-    NAMES
-        .iter()
-        .find(|(n, _)| *n == number)
-        .map_or_else(|| format!("SIG{number}"), |(_, name)| name.to_string())
 }
 
 fn stream(
@@ -195,12 +186,5 @@ mod tests {
         ] {
             assert_eq!(exec_form(kept), kept);
         }
-    }
-
-    #[test]
-    fn signal_names() {
-        assert_eq!(signal_name(9), "SIGKILL");
-        assert_eq!(signal_name(15), "SIGTERM");
-        assert_eq!(signal_name(40), "SIG40");
     }
 }

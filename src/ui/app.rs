@@ -241,9 +241,12 @@ impl App {
                 self.build.strategy = Some(crate::headless::json_word(strategy));
                 self.devloop_line(stamped);
             }
-            Event::PromoteFailed { .. } | Event::RolledBack { .. } | Event::Notice { .. } => {
-                self.devloop_line(stamped)
+            Event::RolledBack { generation, .. } => {
+                self.build.generation = Some(*generation);
+                self.build.strategy = Some("rolled back".to_string());
+                self.devloop_line(stamped);
             }
+            Event::PromoteFailed { .. } | Event::Notice { .. } => self.devloop_line(stamped),
             Event::Shutdown { reason } => {
                 if let Some(remote) = &mut self.remote {
                     remote.ended = Some(format!("devloop stopped ({reason})"));
@@ -295,8 +298,26 @@ impl App {
                 view.since = Some(at);
                 ProcessState::Running
             }
-            Event::ProcessReady { .. } => ProcessState::Ready,
-            Event::ProcessExited { .. } => ProcessState::Exited,
+            Event::ProcessReady { pid, port, .. } => {
+                view.serving = pid.zip(*port);
+                ProcessState::Ready
+            }
+            // With `proxy`, one instance exits while another serves (the old
+            // after a handover, or a new one that failed to start).
+            Event::ProcessExited { pid, .. }
+                if view.serving.is_some_and(|(serving, _)| serving != *pid) =>
+            {
+                view.pid = view.serving.map(|(serving, _)| serving);
+                ProcessState::Ready
+            }
+            Event::ProcessExited { pid, .. } if view.pid != Some(*pid) => {
+                pane.lines.push(at, &format!("\x1b[2m── {text}\x1b[0m"));
+                return;
+            }
+            Event::ProcessExited { .. } => {
+                view.serving = None;
+                ProcessState::Exited
+            }
             Event::ProcessRestarting { .. } => ProcessState::Restarting,
             Event::ProcessFailed { .. } => ProcessState::Failed,
             Event::ProcessBlocked { .. } => ProcessState::Blocked,

@@ -76,6 +76,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<Action> {
         }
         KeyCode::Char('b') => return engine(Command::Build),
         KeyCode::Char('u') => return engine(Command::Rollback),
+        KeyCode::Char('x') => return engine(Command::Cancel),
         KeyCode::Char('r') => {
             return engine(selected_process(app).map_or(Command::Build, Command::Restart));
         }

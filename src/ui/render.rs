@@ -234,6 +234,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     ("s", "stop or start the selected process"),
     ("b", "build now"),
+    ("x", "cancel the running build (nothing is promoted)"),
     ("u", "undo: put the previous promoted generation back"),
     (
         "PgUp, PgDn",

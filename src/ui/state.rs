@@ -65,6 +65,8 @@ pub struct ProcessView {
     pub since: Option<SystemTime>,
     /// Why it is blocked, failed or restarting.
     pub note: Option<String>,
+    /// With `proxy`: the instance serving and its private port.
+    pub serving: Option<(u32, u16)>,
 }
 
 impl ProcessView {
@@ -76,6 +78,7 @@ impl ProcessView {
             restarts: 0,
             since: None,
             note: None,
+            serving: None,
         }
     }
 
@@ -84,6 +87,9 @@ impl ProcessView {
         let mut parts = vec![format!("{} {symbol} {word}", self.name)];
         if let Some(pid) = self.pid.filter(|_| self.is_up()) {
             parts.push(format!("pid {pid}"));
+        }
+        if let Some((pid, port)) = self.serving.filter(|_| self.is_up()) {
+            parts.push(format!("serving pid {pid} :{port}"));
         }
         parts.push(format!("restarts {}", self.restarts));
         if let Some(since) = self.since.filter(|_| self.is_up()) {

@@ -292,6 +292,7 @@ fn keys_become_engine_actions() {
     let mut press = |code| handle_key(&mut app, KeyEvent::new(code, KeyModifiers::NONE));
     assert_eq!(press(KeyCode::Char('b')), engine(Command::Build));
     assert_eq!(press(KeyCode::Char('u')), engine(Command::Rollback));
+    assert_eq!(press(KeyCode::Char('x')), engine(Command::Cancel));
     assert_eq!(
         press(KeyCode::Char('r')),
         engine(Command::Build),
@@ -363,4 +364,69 @@ fn search_in_lines_whose_case_changes_length_draws() {
         .map(|(x, y)| buffer[(x, y)].symbol().to_string())
         .collect();
     assert_eq!(highlighted, "İİ", "each İ is matched whole");
+}
+
+#[test]
+fn the_build_pane_shows_an_automatic_rollback() {
+    let mut app = app();
+    app.apply(&event(
+        4,
+        Event::RolledBack {
+            generation: 6,
+            reason: crate::event::RollbackReason::Auto,
+            process: Some("api".into()),
+        },
+    ));
+    let screen = screen(&app);
+    assert!(screen.contains("gen 6 (rolled back)"), "{screen}");
+    assert!(
+        screen.contains("rolled back automatically: `api` failed"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_proxied_title_names_the_instance_serving() {
+    let mut app = app();
+    let started = |pid, restarts, port| Event::ProcessStarted {
+        process: "web".into(),
+        pid,
+        restarts,
+        port: Some(port),
+    };
+    let ready = |pid, port| Event::ProcessReady {
+        process: "web".into(),
+        ms: 100,
+        pid: Some(pid),
+        port: Some(port),
+    };
+    let exited = |pid| Event::ProcessExited {
+        process: "web".into(),
+        pid,
+        code: Some(0),
+        signal: None,
+        uptime_ms: 100,
+    };
+    let title = |app: &App| app.title(1, at(20));
+    app.apply(&event(10, started(10, 0, 4000)));
+    app.apply(&event(11, ready(10, 4000)));
+    app.apply(&event(12, started(11, 1, 4001)));
+    assert!(
+        title(&app).contains("serving pid 10 :4000"),
+        "{}",
+        title(&app)
+    );
+    app.apply(&event(13, ready(11, 4001)));
+    app.apply(&event(14, exited(10)));
+    assert!(title(&app).contains("✔"), "{}", title(&app));
+    assert!(
+        title(&app).contains("serving pid 11 :4001"),
+        "{}",
+        title(&app)
+    );
+    // A new instance that fails to start: the old one still serves.
+    app.apply(&event(15, started(12, 2, 4002)));
+    app.apply(&event(16, exited(12)));
+    assert!(title(&app).contains("pid 11 · "), "{}", title(&app));
+    assert!(title(&app).contains("serving pid 11"), "{}", title(&app));
 }

@@ -25,6 +25,18 @@ impl Workspace {
         Workspace { dir }
     }
 
+    /// Like `new`, in a folder of `parent` (for node's lookup by walking up).
+    pub fn new_in(parent: &Path, config: &str) -> Workspace {
+        std::fs::create_dir_all(parent).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("ws-")
+            .tempdir_in(parent)
+            .expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("libs")).unwrap();
+        std::fs::write(dir.path().join("watch.toml"), config).unwrap();
+        Workspace { dir }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -189,7 +201,7 @@ impl Devloop {
         self.wait_exit()
     }
 
-    fn dump(&self) -> String {
+    pub fn dump(&self) -> String {
         self.seen
             .iter()
             .map(|e| e.to_string())

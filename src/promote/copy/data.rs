@@ -1,6 +1,6 @@
-//! Moving the bytes of one file: reflink where the filesystem shares extents
-//! (btrfs, xfs), else `copy_file_range` (in-kernel, no user-space copy), else
-//! plain read/write. Each worker remembers what its filesystem refused so a
+//! Moving the bytes of one file: the platform's clone where the filesystem
+//! shares extents (btrfs, xfs), else its in-kernel copy (`copy_file_range`,
+//! `fcopyfile`), else plain read/write. Each worker remembers what its filesystem refused so a
 //! refused call is tried once per promotion, not once per file.
 
 use std::fs::{File, Metadata};
@@ -8,8 +8,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use rustix::fs::{Mode, OFlags, Timespec, Timestamps};
-use rustix::io::Errno;
+use crate::platform::{self, unsupported};
+use rustix::fs::{OFlags, Timespec, Timestamps};
 
 use super::read_full;
 
@@ -34,18 +34,10 @@ impl Buffers {
     }
 }
 
-/// Errors meaning "this filesystem or kernel cannot do that", not "failed".
-fn unsupported(e: Errno) -> bool {
-    matches!(
-        e,
-        Errno::OPNOTSUPP | Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::NOTTY | Errno::PERM
-    )
-}
-
 /// A new file, failing if the name exists (a recycled name is removed first).
 pub fn create(path: &Path, mode: u32) -> io::Result<File> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(path, flags, Mode::from_raw_mode(mode & 0o7777))?;
+    let fd = rustix::fs::open(path, flags, platform::mode(mode))?;
     Ok(File::from(fd))
 }
 
@@ -54,27 +46,17 @@ pub fn copy_data(src: &mut File, dst: &File, len: u64, bufs: &mut Buffers) -> io
         return Ok(());
     }
     if !bufs.no_clone {
-        match rustix::fs::ioctl_ficlone(dst, &*src) {
+        match platform::clone_file(dst, src) {
             Ok(()) => return Ok(()),
             Err(e) if unsupported(e) => bufs.no_clone = true,
             Err(e) => return Err(e.into()),
         }
     }
     if !bufs.no_copy_range {
-        let mut copied = 0u64;
-        loop {
-            match rustix::fs::copy_file_range(&*src, None, dst, None, 1 << 30) {
-                Ok(0) if copied == 0 => break, // some filesystems report 0 instead of refusing
-                Ok(0) => return Ok(()),
-                Ok(n) => copied += n as u64,
-                Err(Errno::INTR) => {}
-                Err(e) if copied == 0 && unsupported(e) => {
-                    bufs.no_copy_range = true;
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        if platform::copy_range(src, dst)? {
+            return Ok(());
         }
+        bufs.no_copy_range = true;
     }
     let (buf, _) = bufs.both();
     let mut out = dst;
@@ -117,7 +99,7 @@ pub fn same_content(
 /// Mode exactly as in the output (no umask), times as the build left them, so
 /// tools that compare modification times see the build's own times.
 pub fn set_mode_and_times(dst: &File, meta: &Metadata) -> io::Result<()> {
-    rustix::fs::fchmod(dst, Mode::from_raw_mode(meta.mode() & 0o7777))?;
+    rustix::fs::fchmod(dst, platform::mode(meta.mode()))?;
     let ts = |sec: i64, nsec: i64| Timespec {
         tv_sec: sec,
         tv_nsec: nsec as _,

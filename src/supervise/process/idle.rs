@@ -6,6 +6,7 @@ use super::{Control, Down, Next, PORT_POLL, Task};
 use crate::config::OnPromote;
 use crate::event::{Event, RestartReason};
 use crate::supervise::port;
+use crate::supervise::proxy::Proxy;
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
 
@@ -57,6 +58,26 @@ impl Task {
                 self.restarting(Duration::ZERO, reason).await;
             }
             return Next::Start;
+        }
+    }
+
+    /// With `proxy`: holds the port (free by now) for good. None when bound,
+    /// or when the process has no proxy.
+    pub(super) async fn bind_proxy(&mut self) -> Option<Next> {
+        let port = self.config.port.filter(|_| self.config.proxy)?;
+        match Proxy::bind(port, self.config.start_timeout).await {
+            Ok(proxy) => {
+                self.proxy = Some(proxy);
+                None
+            }
+            Err(e) => {
+                let message = format!(
+                    "cannot listen on port {port} for `{}`: {e}",
+                    self.config.name
+                );
+                self.emit(Event::Error { message }).await;
+                Some(Next::Wait(PORT_POLL))
+            }
         }
     }
 

@@ -1,0 +1,76 @@
+//! Everything that differs between operating systems, behind one API: the
+//! atomic swap, fast file copies, the process table, orphan reaping, and
+//! signal names. Linux reads /proc and uses its own system calls; macOS uses
+//! libproc and APFS calls through libc; other Unix systems get the portable
+//! fallbacks. What a platform cannot do is reported by [`limits`], so the
+//! caller can say it once.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as os;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as os;
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+mod other;
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+use other as os;
+
+mod signals;
+
+pub use os::WATCH_LIMIT_HINT;
+pub use os::{
+    all_pids, become_subreaper, clone_file, copy_range, exchange, listening_sockets, own_children,
+    process, program_name, socket_holder,
+};
+pub use signals::signal_name;
+
+use rustix::fs::Mode;
+use rustix::io::Errno;
+
+/// What devloop needs to know about one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcInfo {
+    pub zombie: bool,
+    pub ppid: u32,
+    pub pgid: u32,
+    pub sid: u32,
+    /// With the pid, names one process for good: a reused pid starts later.
+    /// Units differ by platform (clock ticks on Linux, microseconds on macOS).
+    pub start_time: u64,
+}
+
+/// The members of process group `pgid`, zombies included.
+pub fn group_members(pgid: u32) -> Vec<ProcInfo> {
+    all_pids()
+        .into_iter()
+        .filter_map(process)
+        .filter(|p| p.pgid == pgid)
+        .collect()
+}
+
+/// A permission mode from `st_mode` bits, whatever width the platform uses.
+pub fn mode(raw: u32) -> Mode {
+    Mode::from_bits_truncate((raw & 0o7777) as _)
+}
+
+/// Errors meaning "this filesystem or kernel cannot do that", not "failed".
+pub fn unsupported(e: Errno) -> bool {
+    exchange_refused(e) || matches!(e, Errno::NOTTY | Errno::PERM)
+}
+
+/// Errors of [`exchange`] meaning "not here": the two-rename fallback runs.
+/// (ENOTSUP and EOPNOTSUPP are one number on Linux, two on macOS.)
+pub fn exchange_refused(e: Errno) -> bool {
+    matches!(
+        e,
+        Errno::OPNOTSUPP | Errno::XDEV | Errno::INVAL | Errno::NOSYS
+    ) || e == Errno::NOTSUP
+}
+
+/// What this platform cannot do, one sentence each, to be said once.
+pub fn limits() -> &'static [&'static str] {
+    os::LIMITS
+}

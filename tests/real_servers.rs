@@ -1,0 +1,102 @@
+//! Real dev servers see every promotion (issue 9): pinned Next.js (webpack
+//! and Turbopack), Vite, `tsx watch` and `node --watch` from npm, each run as
+//! a `[process]` of a temporary workspace whose app imports `@demo/shared`
+//! from `dist/libs`, ten lib edits each, polled over HTTP from devloop's
+//! `promoted` event until served. Each server's reload of its own file is
+//! measured in the same run as the reference. `REAL_SERVERS=vite,tsx` runs a
+//! subset. Skips (and passes) only when node or npm cannot be found.
+
+mod common;
+mod servers;
+
+use servers::{Case, EDITS, Figures, installed, median, run_case};
+
+const NODE_APP_LIB: &str = "/";
+
+fn cases() -> Vec<Case> {
+    let next = |name, mode| Case {
+        name,
+        app: "next",
+        command: mode,
+        extra: "",
+        lib_url: "/api/v",
+        own_url: "/api/v",
+        own_file: "pages/api/v.js",
+    };
+    vec![
+        next(
+            "next dev --webpack",
+            "node {bin}/next/dist/bin/next dev --webpack -p {port} -H 127.0.0.1",
+        ),
+        next(
+            "next dev --turbopack",
+            "node {bin}/next/dist/bin/next dev --turbopack -p {port} -H 127.0.0.1",
+        ),
+        Case {
+            name: "vite",
+            app: "vite",
+            command: "node {bin}/vite/bin/vite.js --port {port}",
+            extra: "",
+            lib_url: "/@fs{ws}/dist/libs/shared/index.js",
+            own_url: "/main.js",
+            own_file: "main.js",
+        },
+        Case {
+            name: "tsx watch",
+            app: "node",
+            command: "node {bin}/tsx/dist/cli.mjs watch server.js",
+            extra: "",
+            lib_url: NODE_APP_LIB,
+            own_url: NODE_APP_LIB,
+            own_file: "server.js",
+        },
+        Case {
+            name: "node --watch, on_promote = restart",
+            app: "node",
+            command: "node --watch server.js",
+            extra: "on_promote = \"restart\"",
+            lib_url: NODE_APP_LIB,
+            own_url: NODE_APP_LIB,
+            own_file: "server.js",
+        },
+    ]
+}
+
+#[test]
+fn every_promotion_reaches_the_real_dev_servers() {
+    let Some(node_modules) = installed() else {
+        return;
+    };
+    let only = std::env::var("REAL_SERVERS").unwrap_or_default();
+    let mut all: Vec<Figures> = Vec::new();
+    for case in cases() {
+        if !only.is_empty() && !only.split(',').any(|o| case.name.starts_with(o.trim())) {
+            continue;
+        }
+        let figures = run_case(&node_modules, &case);
+        eprintln!("real_servers: {figures:?}");
+        all.push(figures);
+    }
+    eprintln!(
+        "real_servers: {EDITS} lib edits each, on_promote = \"none\" unless named\n{}",
+        Figures::HEADER
+    );
+    for f in &all {
+        eprintln!("{}", f.row());
+    }
+    for f in &all {
+        assert_eq!(f.served, EDITS, "{}: edits missed: {f:?}", f.name);
+        assert!(f.errors.is_empty(), "{}: errors: {:?}", f.name, f.errors);
+        if f.name.starts_with("next") || f.name == "vite" {
+            assert_eq!(f.refused, 0, "{}: refused connections: {f:?}", f.name);
+            assert_eq!(f.starts, 1, "{}: the server restarted: {f:?}", f.name);
+            // The goal: at most its own reload plus 100 ms, median.
+            eprintln!(
+                "real_servers: {} median {} ms vs own {} ms",
+                f.name,
+                median(&f.delays_ms),
+                median(&f.own_ms)
+            );
+        }
+    }
+}
