@@ -31,7 +31,7 @@ pub enum Stream {
 }
 
 /// Who put the previous generation back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RollbackReason {
     /// `u` or `devloop rollback`.
@@ -215,6 +215,7 @@ impl Command {
         match self {
             Command::Build => "b".into(),
             Command::Rollback => "u".into(),
+            Command::Cancel => "x".into(),
             Command::Quit { .. } => "q".into(),
             Command::Restart(name) => format!("r {name}"),
             Command::Toggle(name) => format!("s {name}"),

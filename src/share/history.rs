@@ -170,6 +170,7 @@ mod tests {
             process: "web".into(),
             pid: 9,
             restarts: 0,
+            port: None,
         });
         history.push(&started, Some(started.to_json().into()));
         for i in 0..10 {
