@@ -55,6 +55,9 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
         format_duration(build.timeout),
         build.on_change
     )?;
+    for line in crate::warm::describe(build) {
+        writeln!(out, "{line}")?;
+    }
     if let Some(promote) = &config.promote {
         writeln!(
             out,

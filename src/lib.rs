@@ -23,4 +23,5 @@ pub mod share;
 pub mod snapshot;
 pub mod supervise;
 pub mod ui;
+pub mod warm;
 pub mod watch;

@@ -307,3 +307,44 @@ fn pnpm_workspace_packages_are_watched_and_built_one_by_one() {
     assert_eq!(api["cwd"].as_str(), Some("packages/api"));
     assert!(workspace.read("watch.toml").contains("# port = 8080"));
 }
+
+#[test]
+fn tsc_built_nx_libs_are_offered_the_warm_build_and_it_checks() {
+    let workspace = workspace();
+    workspace.write("nx.json", "{}");
+    workspace.write("package.json", r#"{ "name": "acme", "private": true }"#);
+    nx_lib(&workspace, "shared");
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 0);
+    let warm = "npx nx run-many --target=build --projects=shared --configuration=devloop --watch";
+    assert!(text(&out.stdout).contains(warm), "{}", text(&out.stdout));
+    let file = workspace.read("watch.toml");
+    assert!(file.contains(&format!("# command = \"{warm}\"")), "{file}");
+    assert!(file.contains("# persistent = true"), "{file}");
+
+    // Taking the offer: uncomment it over the cold command.
+    let taken: String = file
+        .lines()
+        .filter(|l| !l.starts_with("command = \"npx nx run-many"))
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest)
+                if rest.starts_with("command = \"npx")
+                    || rest.starts_with("persistent")
+                    || rest.starts_with("timeout") =>
+            {
+                rest
+            }
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    workspace.write("watch.toml", &taken);
+    stub_program(&workspace, "npx");
+    let check = workspace.run(&["check"]);
+    assert_exit(&check, 0);
+    assert!(
+        text(&check.stdout).contains("preset  nx @nx/js:tsc --watch"),
+        "{}",
+        text(&check.stdout)
+    );
+}

@@ -9,11 +9,13 @@ mod schema;
 mod suggest;
 mod validate;
 mod values;
+mod warm;
 
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location};
 pub use program::{first_program, search_path};
 pub use values::{OnChange, OnPromote, Pattern, Restart, SignalName};
+pub use warm::WarmConfig;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,6 +56,8 @@ pub struct BuildConfig {
     pub output: Option<PathBuf>,
     pub timeout: Duration,
     pub on_change: OnChange,
+    /// `persistent = true`: the command keeps running; its cycles are builds.
+    pub warm: Option<WarmConfig>,
 }
 
 #[derive(Debug, Clone)]

@@ -38,6 +38,10 @@ pub struct RawBuild {
     pub timeout: Option<Spanned<Dur>>,
     #[serde(default)]
     pub on_change: OnChange,
+    #[serde(default)]
+    pub persistent: bool,
+    pub done: Option<Spanned<String>>,
+    pub failed: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,14 +13,14 @@ use std::path::Component;
 use toml::Spanned;
 
 /// Turns spans into located errors for one file.
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a Path,
     text: &'a str,
     root: PathBuf,
 }
 
 impl Checker<'_> {
-    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+    pub(super) fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
         ConfigError::at(self.file, self.text, span, message)
     }
 
@@ -195,7 +195,9 @@ fn build_config(check: &Checker, raw: RawBuild) -> Result<BuildConfig, ConfigErr
         .as_ref()
         .map(|o| check.relative(o, "build.output"))
         .transpose()?;
+    let warm = super::warm::warm_config(check, &raw)?;
     Ok(BuildConfig {
+        warm,
         command: raw.command.into_inner(),
         program,
         output,

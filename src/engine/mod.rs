@@ -4,6 +4,7 @@
 
 mod promotion;
 mod schedule;
+mod warm;
 
 pub use promotion::{
     fallback_notice, promoted_event, recover, roll_back, run as run_promotion, spec as promote_spec,
@@ -29,6 +30,8 @@ const CHANGE_PATHS_SHOWN: usize = 100;
 pub enum Input {
     Command(Command),
     BuildDone(Finished),
+    /// A warm build's cycle ended (and was promoted or not).
+    WarmDone(Finished),
 }
 
 /// A build's end as its task reports it: the outcome, and the promotion that
@@ -73,6 +76,8 @@ pub struct Engine {
     fallback_reported: bool,
     /// The dev servers: started here, told of promotions, stopped at the end.
     supervisor: Supervisor,
+    /// `persistent = true`: the compiler that builds by itself.
+    warm: Option<crate::warm::Warm>,
 }
 
 impl Engine {
@@ -97,6 +102,7 @@ impl Engine {
             quitting: None,
             fallback_reported: false,
             supervisor,
+            warm: None,
         };
         (engine, inbox_tx)
     }
@@ -149,6 +155,7 @@ impl Engine {
                 else => break,
             }
         }
+        self.stop_warm().await;
         self.supervisor.shutdown().await;
         let reason = self
             .quitting
@@ -167,6 +174,7 @@ impl Engine {
             Input::Command(Command::Rollback) => self.roll_back().await,
             Input::Command(Command::Cancel) => self.cancel_by_hand().await,
             Input::BuildDone(outcome) => self.build_done(outcome).await,
+            Input::WarmDone(finished) => self.warm_done(finished).await,
         }
     }
 
@@ -260,7 +268,7 @@ impl Engine {
     }
 
     async fn request(&mut self, reason: BuildReason) {
-        if self.quitting.is_some() {
+        if self.quitting.is_some() || self.warm_request(reason) {
             return;
         }
         let action = self.schedule.request(reason);

@@ -12,6 +12,7 @@ mod packages;
 mod plan;
 mod render;
 mod report;
+mod warm;
 
 use crate::app::{EXIT_FAILED, EXIT_USAGE};
 use std::io::Write;

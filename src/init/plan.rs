@@ -20,6 +20,8 @@ pub struct Plan {
     pub watch_why: String,
     pub build_command: String,
     pub build_why: String,
+    /// The warm build offered beside it (`persistent = true`), if any.
+    pub warm_command: Option<String>,
     /// Entry files that must exist in the output (relative to it).
     pub require: Vec<String>,
     pub processes: Vec<ProcessPlan>,
@@ -57,6 +59,7 @@ pub fn plan(ws: &Workspace) -> Plan {
     let mut notes = Vec::new();
     let (watch_paths, watch_why) = watch_paths(ws, &libs, &mut notes);
     let (build_command, build_why) = build(ws, &libs, &mut notes);
+    let warm_command = super::warm::command(ws, &libs, &build_command);
     let mut require = Vec::new();
     let mut changes = Vec::new();
     for lib in libs.iter().filter(|l| l.project_file.is_some()) {
@@ -96,6 +99,7 @@ pub fn plan(ws: &Workspace) -> Plan {
         watch_why,
         build_command,
         build_why,
+        warm_command,
         require,
         processes,
         changes,

@@ -56,6 +56,9 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
         "# A change during a build lets it finish, then builds once more."
     )?;
     writeln!(out, "on_change = \"queue\"")?;
+    if let Some(warm) = &plan.warm_command {
+        write!(out, "{}", super::warm::offer(warm))?;
+    }
 
     writeln!(
         out,

@@ -43,6 +43,12 @@ fn write_all(ws: &Workspace, plan: &Plan, file: &Path, out: &mut String) -> std:
     writeln!(out, "wrote {}", file.display())?;
     writeln!(out, "  watch    {}", plan.watch_paths.join(", "))?;
     writeln!(out, "  build    {}", plan.build_command)?;
+    if let Some(warm) = &plan.warm_command {
+        writeln!(
+            out,
+            "  warm     {warm} (offered in watch.toml, commented out)"
+        )?;
+    }
     writeln!(out, "  promote  {OUTPUT} into {TARGET}")?;
     if !plan.require.is_empty() {
         writeln!(out, "  require  {}", plan.require.join(", "))?;

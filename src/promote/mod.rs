@@ -133,6 +133,9 @@ pub enum PromoteError {
     },
     #[error("internal error while promoting: {0}")]
     Internal(String),
+    /// A warm build's compiler wrote while its output was being staged.
+    #[error("{0}")]
+    NotQuiet(String),
 }
 
 /// Adds "what we were doing, to which path" to an I/O error.
@@ -146,6 +149,15 @@ fn io_err<'a>(action: &'a str, path: &'a Path) -> impl Fn(io::Error) -> PromoteE
 
 /// Copies `spec.output` beside the target and swaps it in. Blocking.
 pub fn promote(spec: &PromoteSpec) -> Result<Promotion, PromoteError> {
+    promote_checked(spec, &|| Ok(()))
+}
+
+/// [`promote`], asking `quiet` once the copy is staged, just before the
+/// swap: an error there drops the staged copy (it becomes the spare).
+pub fn promote_checked(
+    spec: &PromoteSpec,
+    quiet: &dyn Fn() -> Result<(), String>,
+) -> Result<Promotion, PromoteError> {
     let started = Instant::now();
     let layout = Layout::new(&spec.target).map_err(io_err("use", &spec.target))?;
     if !spec.output.is_dir() {
@@ -182,6 +194,13 @@ pub fn promote(spec: &PromoteSpec) -> Result<Promotion, PromoteError> {
             return Err(e);
         }
     };
+    if let Err(reason) = quiet() {
+        let spare = swap::name_of(&layout.sibling(Kind::Spare));
+        if swap::rename(&dir, &layout, &swap::name_of(&stage), &spare).is_err() {
+            let _ = generations::discard(&layout, &stage);
+        }
+        return Err(PromoteError::NotQuiet(reason));
+    }
     layout::write_marker(&stage, marker).map_err(io_err("mark as complete", &stage))?;
 
     let backup = swap::name_of(&layout.sibling(Kind::Backup(generation)));

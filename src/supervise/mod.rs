@@ -5,7 +5,7 @@
 //! them all in reverse dependency order. Each process is an actor of its own
 //! (see `process`).
 
-mod backoff;
+pub mod backoff;
 mod guard;
 mod health;
 mod instance;

@@ -1,0 +1,48 @@
+//! The engine's side of a warm build (`persistent = true`): build requests
+//! go to the compiler task instead of starting builds, and its cycles come
+//! back as finished builds.
+
+use super::{Adopt, Engine, Finished, Running};
+use crate::event::BuildReason;
+use crate::warm::{Context, ToWarm, Warm};
+
+impl Engine {
+    /// Takes a build request when the build is warm (returns true).
+    pub(super) fn warm_request(&mut self, reason: BuildReason) -> bool {
+        if self.config.build.warm.is_none() {
+            return false;
+        }
+        match (&self.warm, reason) {
+            (None, _) => {
+                self.waiting = Default::default();
+                self.warm = Some(Warm::start(Context {
+                    config: self.config.clone(),
+                    events: self.events.clone(),
+                    inbox: self.inbox_tx.clone(),
+                }));
+            }
+            (Some(warm), BuildReason::Change) => {
+                warm.tell(ToWarm::Changed(std::mem::take(&mut self.waiting)));
+            }
+            (Some(warm), _) => warm.tell(ToWarm::Restart),
+        }
+        true
+    }
+
+    /// A cycle ended: reported as any build's end (events, snapshot, servers).
+    pub(super) async fn warm_done(&mut self, finished: Finished) {
+        self.running = Some(Running {
+            id: finished.outcome.id,
+            cancel: None,
+            adopt: Adopt::Update(Vec::new()),
+        });
+        self.build_done(finished).await;
+    }
+
+    /// Stops the compiler and waits until its group is gone.
+    pub(super) async fn stop_warm(&mut self) {
+        if let Some(warm) = self.warm.take() {
+            warm.stop().await;
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! The task that runs the warm build: the compiler's process group, its
+//! lines split into cycles, promotions one at a time, restarts with backoff.
+
+use super::ToWarm;
+use super::cycle::{Cycles, Matched};
+use super::output::{Line, Marks, Taps, tap};
+use super::{plain, quiet};
+use crate::build::BuildOutcome;
+use crate::config::{Config, WarmConfig, format_duration};
+use crate::engine::{Finished, Input, promote_spec};
+use crate::event::Stream;
+use crate::event::{BuildReason, BuildStatus, Event, Stamped};
+use crate::proc::{shell, spawn, terminate_group};
+use crate::promote::promote_checked;
+use crate::supervise::backoff::{Backoff, Decision};
+use crate::supervise::leftovers::{BUILD_FILE, Records, record_of};
+use crate::watch::ChangeBatch;
+use rustix::process::Signal;
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::io::AsyncRead;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+
+/// How long the compiler gets between SIGTERM and SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// What the warm build needs from the engine.
+pub struct Context {
+    pub config: Arc<Config>,
+    pub events: mpsc::Sender<Stamped>,
+    pub inbox: mpsc::Sender<Input>,
+}
+
+/// Why one run of the compiler ended.
+enum End {
+    Stop,
+    Restart,
+    Exited(Option<i32>),
+}
+
+type Staging = JoinHandle<(BuildOutcome, Result<crate::promote::Promotion, String>)>;
+
+struct Compiler {
+    ctx: Context,
+    warm: WarmConfig,
+    cycles: Cycles,
+    /// What the running compiler printed, for the staging thread.
+    taps: Arc<Taps>,
+    /// Where its output stood at the last line taken in.
+    marks: Marks,
+    staging: Option<Staging>,
+    /// Ended cycles waiting for the one being staged, in order, with the
+    /// output's marks when they ended.
+    queue: VecDeque<(BuildOutcome, Marks)>,
+}
+
+/// Runs the compiler until told to stop; then its group is gone.
+pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
+    let Some(warm) = ctx.config.build.warm.clone() else {
+        return;
+    };
+    let mut compiler = Compiler {
+        cycles: Cycles::new(ctx.config.build.timeout),
+        ctx,
+        warm,
+        taps: Arc::default(),
+        marks: [0, 0],
+        staging: None,
+        queue: VecDeque::new(),
+    };
+    let mut backoff = Backoff::default();
+    let mut reason = BuildReason::Startup;
+    loop {
+        compiler.cycles.starting(reason);
+        let started = Instant::now();
+        let end = compiler.run_once(&mut rx).await;
+        compiler.settle().await;
+        let code = match end {
+            End::Stop => return,
+            End::Restart => {
+                backoff.reset();
+                reason = BuildReason::Manual;
+                continue;
+            }
+            End::Exited(code) => code,
+        };
+        reason = BuildReason::Startup;
+        let command = &compiler.ctx.config.build.command;
+        let exited = match code {
+            Some(code) => format!("exited with code {code}"),
+            None => "was killed by a signal".to_string(),
+        };
+        let wait = match backoff.next(started.elapsed(), Instant::now()) {
+            Decision::RestartIn(delay) => {
+                let message = format!(
+                    "the warm build `{command}` {exited}; starting it again in {}",
+                    format_duration(delay)
+                );
+                compiler.emit(Event::Error { message }).await;
+                Some(delay)
+            }
+            Decision::Failed => {
+                let message = format!(
+                    "the warm build `{command}` {exited} too often: not starting it again until b is pressed"
+                );
+                compiler.emit(Event::Error { message }).await;
+                None
+            }
+        };
+        let until = wait.map(|delay| Instant::now() + delay);
+        loop {
+            tokio::select! {
+                message = rx.recv() => match message {
+                    None | Some(ToWarm::Stop) => return,
+                    Some(ToWarm::Restart) => {
+                        backoff.reset();
+                        reason = BuildReason::Manual;
+                        break;
+                    }
+                    // The compiler builds everything when it starts again.
+                    Some(ToWarm::Changed(_)) => {}
+                },
+                _ = sleep_until(until.unwrap_or_else(Instant::now)), if until.is_some() => break,
+            }
+        }
+    }
+}
+
+impl Compiler {
+    async fn run_once(&mut self, rx: &mut mpsc::Receiver<ToWarm>) -> End {
+        let config = self.ctx.config.clone();
+        let mut child = match spawn(&mut shell(
+            &config.build.command,
+            &config.root,
+            &config.root,
+        )) {
+            Ok(child) => child,
+            Err(e) => {
+                let message = format!(
+                    "cannot start the warm build `{}`: {e}",
+                    config.build.command
+                );
+                self.emit(Event::Error { message }).await;
+                return End::Exited(None);
+            }
+        };
+        let pgid = child.id().unwrap_or(0);
+        let mut records = Records::new(&config.state_dir(), BUILD_FILE);
+        if let Some(record) = record_of(pgid, Signal::TERM, STOP_GRACE, "build") {
+            records.add(record);
+        }
+        let (line_tx, mut lines) = mpsc::channel(256);
+        let mut pipes: Vec<(Stream, Box<dyn AsyncRead + Unpin + Send>, Option<OwnedFd>)> =
+            Vec::new();
+        if let Some(out) = child.stdout.take() {
+            let fd = rustix::io::dup(out.as_fd()).ok();
+            pipes.push((Stream::Stdout, Box::new(out), fd));
+        }
+        if let Some(err) = child.stderr.take() {
+            let fd = rustix::io::dup(err.as_fd()).ok();
+            pipes.push((Stream::Stderr, Box::new(err), fd));
+        }
+        self.taps = tap(pipes, line_tx);
+        let end = loop {
+            let deadline = self.cycles.deadline();
+            tokio::select! {
+                message = rx.recv() => match message {
+                    None | Some(ToWarm::Stop) => break End::Stop,
+                    Some(ToWarm::Restart) => break End::Restart,
+                    Some(ToWarm::Changed(batch)) => self.changed(batch).await,
+                },
+                Some(line) = lines.recv() => self.line(line).await,
+                staged = async { self.staging.as_mut().expect("staging").await }, if self.staging.is_some() => {
+                    self.staging = None;
+                    match staged {
+                        Ok((outcome, promotion)) => self.done(outcome, Some(promotion)).await,
+                        Err(e) => self.emit(Event::Error { message: format!("the promotion stopped unexpectedly: {e}") }).await,
+                    }
+                    self.next_in_queue().await;
+                }
+                exit = child.wait() => break End::Exited(exit.ok().and_then(|s| s.code())),
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.stuck().await;
+                    break End::Restart;
+                }
+            }
+        };
+        terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
+        records.clear();
+        // What it printed last, up to a moment for a pipe held elsewhere.
+        while let Ok(Some(line)) =
+            tokio::time::timeout(Duration::from_millis(500), lines.recv()).await
+        {
+            self.line(line).await;
+        }
+        if let Some(build) = self.cycles.interrupted() {
+            let status = match end {
+                End::Exited(_) => BuildStatus::Failed,
+                _ => BuildStatus::Cancelled,
+            };
+            self.push(BuildOutcome {
+                id: build,
+                status,
+                exit_code: None,
+                ms: 0,
+            })
+            .await;
+        }
+        end
+    }
+
+    /// One line of output: opens, continues or ends a cycle.
+    async fn line(
+        &mut self,
+        Line {
+            stream,
+            text: line,
+            end,
+        }: Line,
+    ) {
+        self.marks[stream_index(stream)] = end;
+        let text = plain(&line);
+        let matched = Matched {
+            start: self
+                .warm
+                .start
+                .as_ref()
+                .is_some_and(|re| re.is_match(text.as_ref())),
+            done: self.warm.done.is_match(text.as_ref()),
+            failed: self
+                .warm
+                .failed
+                .as_ref()
+                .is_some_and(|re| re.is_match(text.as_ref())),
+        };
+        let step = self
+            .cycles
+            .line(&text, matched, Instant::now(), SystemTime::now());
+        if let Some((build, reason)) = step.opened {
+            self.emit(Event::BuildStarted { build, reason }).await;
+        }
+        if step.build != 0 {
+            self.emit(Event::BuildOutput {
+                build: step.build,
+                stream,
+                line,
+            })
+            .await;
+        }
+        if let Some(ended) = step.ended {
+            // The other stream may lag behind: what was read of it counts as before done.
+            let other = 1 - stream_index(stream);
+            self.marks[other] = self.taps.marks()[other];
+            let status = match &ended.failure {
+                Some(failure) => {
+                    let message = format!(
+                        "build {} failed at `{failure}`: nothing promoted",
+                        ended.build
+                    );
+                    self.emit(Event::Notice { message }).await;
+                    BuildStatus::Failed
+                }
+                None => BuildStatus::Ok,
+            };
+            let outcome = BuildOutcome {
+                id: ended.build,
+                status,
+                exit_code: None,
+                ms: ended.ms,
+            };
+            self.push(outcome).await;
+        }
+    }
+
+    async fn changed(&mut self, batch: ChangeBatch) {
+        let root = self.ctx.config.root.clone();
+        let debounce = self.ctx.config.watch.debounce;
+        let newest = tokio::task::spawn_blocking(move || newest_change(&root, &batch, debounce))
+            .await
+            .unwrap_or_else(|_| SystemTime::now());
+        if let Some((build, reason)) = self.cycles.changed(newest, Instant::now()) {
+            self.emit(Event::BuildStarted { build, reason }).await;
+        }
+    }
+
+    async fn stuck(&mut self) {
+        let timeout = format_duration(self.ctx.config.build.timeout);
+        let message = format!(
+            "the warm build `{}` ran no cycle to its end within build.timeout ({timeout}) of a change: it looks stuck, or missed the change: starting it again",
+            self.ctx.config.build.command
+        );
+        self.emit(Event::Error { message }).await;
+        if let Some(build) = self.cycles.expire() {
+            let outcome = BuildOutcome {
+                id: build,
+                status: BuildStatus::Timeout,
+                exit_code: None,
+                ms: self.ctx.config.build.timeout.as_millis() as u64,
+            };
+            self.push(outcome).await;
+        }
+    }
+
+    /// An ended cycle: reported in order, a good one after its promotion.
+    async fn push(&mut self, outcome: BuildOutcome) {
+        self.queue.push_back((outcome, self.marks));
+        if self.staging.is_none() {
+            self.next_in_queue().await;
+        }
+    }
+
+    async fn next_in_queue(&mut self) {
+        while let Some((outcome, marks)) = self.queue.pop_front() {
+            let spec = promote_spec(&self.ctx.config);
+            match spec {
+                Some(spec) if outcome.status == BuildStatus::Ok => {
+                    self.staging = Some(self.stage(spec, outcome, marks));
+                    return;
+                }
+                _ => self.done(outcome, None).await,
+            }
+        }
+    }
+
+    /// Promotes off the runtime's threads, if the compiler stays quiet.
+    fn stage(
+        &self,
+        spec: crate::promote::PromoteSpec,
+        outcome: BuildOutcome,
+        at_done: Marks,
+    ) -> Staging {
+        let taps = self.taps.clone();
+        tokio::task::spawn_blocking(move || {
+            let build = outcome.id;
+            let before = quiet::fingerprint(&spec.output);
+            let quiet = || {
+                if !taps.quiet_since(at_done) {
+                    Err(format!(
+                        "the compiler printed again while build {build} was being staged: not promoted, the next cycle will be"
+                    ))
+                } else if quiet::fingerprint(&spec.output) != before {
+                    Err(format!(
+                        "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
+                    ))
+                } else {
+                    Ok(())
+                }
+            };
+            let result = promote_checked(&spec, &quiet).map_err(|e| e.to_string());
+            (outcome, result)
+        })
+    }
+
+    /// Waits for the promotion under way and reports what waited for it.
+    async fn settle(&mut self) {
+        if let Some(staging) = self.staging.take()
+            && let Ok((outcome, promotion)) = staging.await
+        {
+            self.done(outcome, Some(promotion)).await;
+        }
+        while let Some((outcome, _)) = self.queue.pop_front() {
+            self.done(outcome, None).await;
+        }
+    }
+
+    async fn done(
+        &self,
+        outcome: BuildOutcome,
+        promotion: Option<Result<crate::promote::Promotion, String>>,
+    ) {
+        let finished = Finished { outcome, promotion };
+        let _ = self.ctx.inbox.send(Input::WarmDone(finished)).await;
+    }
+
+    async fn emit(&self, event: Event) {
+        let _ = self.ctx.events.send(Stamped::now(event)).await;
+    }
+}
+
+fn stream_index(stream: Stream) -> usize {
+    match stream {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
+    }
+}
+
+/// The newest modification time among the changed paths; a deleted path
+/// counts as changed when the batch's quiet time began.
+fn newest_change(root: &std::path::Path, batch: &ChangeBatch, debounce: Duration) -> SystemTime {
+    let fallback = SystemTime::now() - debounce;
+    if batch.paths.is_empty() || batch.overflow {
+        return fallback;
+    }
+    batch
+        .paths
+        .iter()
+        .map(|path| {
+            root.join(path)
+                .symlink_metadata()
+                .and_then(|meta| meta.modified())
+                .unwrap_or(fallback)
+        })
+        .max()
+        .unwrap_or(fallback)
+}

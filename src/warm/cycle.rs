@@ -1,0 +1,342 @@
+//! Splitting a watch-mode compiler's output into build cycles. Pure: the
+//! caller passes the times in, so it is tested with plain values.
+//!
+//! A cycle opens at its first line (or at a change devloop saw that no
+//! cycle has covered yet) and ends at a `done` line; a `failed` line in it
+//! fails it. A change counts as covered by a cycle whose first line came
+//! after the change's newest file time: the compiler saw it.
+
+use crate::event::BuildReason;
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+/// How a line moved the cycles along.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Step {
+    /// A cycle opened with this line: `build_started`, before the line.
+    pub opened: Option<(u64, BuildReason)>,
+    /// The build number the line belongs to.
+    pub build: u64,
+    /// The line ended its cycle.
+    pub ended: Option<Ended>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Ended {
+    pub build: u64,
+    /// The first `failed` line, when there was one.
+    pub failure: Option<String>,
+    pub ms: u64,
+}
+
+#[derive(Debug)]
+struct Open {
+    build: u64,
+    started: Instant,
+    /// When its first line came (None: opened by a change, no line yet).
+    first_line: Option<SystemTime>,
+    failure: Option<String>,
+    /// Compilers that printed a start line and no done line yet.
+    compiling: u32,
+}
+
+/// What a line matched.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Matched {
+    /// A compiler starts a cycle (known for the presets only).
+    pub start: bool,
+    pub done: bool,
+    pub failed: bool,
+}
+
+#[derive(Debug)]
+pub struct Cycles {
+    timeout: Duration,
+    last_build: u64,
+    open: Option<Open>,
+    /// First line of the last cycle that ended: what it covered.
+    last_first_line: Option<SystemTime>,
+    /// A change no cycle has covered: its newest file time and its arrival.
+    pending: Option<(SystemTime, Instant)>,
+    reason: BuildReason,
+}
+
+impl Cycles {
+    pub fn new(timeout: Duration) -> Cycles {
+        Cycles {
+            timeout,
+            last_build: 0,
+            open: None,
+            last_first_line: None,
+            pending: None,
+            reason: BuildReason::Startup,
+        }
+    }
+
+    /// The compiler starts (again): its first cycle is a startup (or manual) one.
+    pub fn starting(&mut self, reason: BuildReason) {
+        self.reason = reason;
+    }
+
+    fn open(&mut self, now: Instant, first_line: Option<SystemTime>) -> (u64, BuildReason) {
+        self.last_build += 1;
+        let reason = std::mem::replace(&mut self.reason, BuildReason::Change);
+        self.open = Some(Open {
+            build: self.last_build,
+            started: now,
+            first_line,
+            failure: None,
+            compiling: 0,
+        });
+        (self.last_build, reason)
+    }
+
+    /// One line of output; `matched` says which regexes it matched.
+    pub fn line(&mut self, line: &str, matched: Matched, now: Instant, wall: SystemTime) -> Step {
+        let Matched {
+            start,
+            done,
+            failed,
+        } = matched;
+        let mut step = Step::default();
+        match &mut self.open {
+            Some(open) => {
+                open.first_line.get_or_insert(wall);
+            }
+            // Blank lines between cycles open nothing.
+            None if line.trim().is_empty() => return step,
+            None => step.opened = Some(self.open(now, Some(wall))),
+        }
+        let open = self.open.as_mut().expect("a cycle is open");
+        step.build = open.build;
+        if failed && open.failure.is_none() {
+            open.failure = Some(line.trim().to_string());
+        }
+        if start {
+            open.compiling += 1;
+        }
+        // Several compilers (nx --watch runs one per lib): the last one ends it.
+        if done && open.compiling > 1 {
+            open.compiling -= 1;
+        } else if done {
+            let open = self.open.take().expect("a cycle is open");
+            self.last_first_line = open.first_line;
+            if let (Some((changed, _)), Some(first)) = (self.pending, open.first_line)
+                && changed <= first
+            {
+                self.pending = None;
+            }
+            step.ended = Some(Ended {
+                build: open.build,
+                failure: open.failure,
+                ms: now.saturating_duration_since(open.started).as_millis() as u64,
+            });
+        }
+        step
+    }
+
+    /// devloop saw files change, the newest at `changed`: opens a cycle
+    /// when the compiler is idle and has not built them yet.
+    pub fn changed(&mut self, changed: SystemTime, now: Instant) -> Option<(u64, BuildReason)> {
+        let covered = match &self.open {
+            Some(open) => open.first_line.is_some_and(|first| changed <= first),
+            None => self.last_first_line.is_some_and(|first| changed <= first),
+        };
+        if covered {
+            return None;
+        }
+        let (newest, since) = self.pending.unwrap_or((changed, now));
+        self.pending = Some((newest.max(changed), since));
+        if self.open.is_none() {
+            return Some(self.open(now, None));
+        }
+        None
+    }
+
+    /// When the open cycle or an uncovered change becomes a stuck build.
+    pub fn deadline(&self) -> Option<Instant> {
+        let open = self.open.as_ref().map(|o| o.started);
+        let pending = self.pending.map(|(_, since)| since);
+        open.into_iter()
+            .chain(pending)
+            .min()
+            .map(|t| t + self.timeout)
+    }
+
+    /// The deadline passed: the open cycle (if any) ends as timed out, and
+    /// the changes are given up on.
+    pub fn expire(&mut self) -> Option<u64> {
+        self.pending = None;
+        self.open.take().map(|open| open.build)
+    }
+
+    /// The compiler exited: the open cycle (if any) ends, failed.
+    pub fn interrupted(&mut self) -> Option<u64> {
+        self.open.take().map(|open| open.build)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    struct Clock {
+        now: Instant,
+        wall: SystemTime,
+    }
+
+    impl Clock {
+        fn new() -> Clock {
+            Clock {
+                now: Instant::now(),
+                wall: SystemTime::UNIX_EPOCH + 1000 * SEC,
+            }
+        }
+        fn tick(&mut self, by: Duration) {
+            self.now += by;
+            self.wall += by;
+        }
+    }
+
+    fn feed(c: &mut Cycles, clock: &Clock, line: &str) -> Step {
+        let matched = Matched {
+            start: line.contains("Starting"),
+            done: line.contains("Watching"),
+            failed: line.contains("error TS"),
+        };
+        c.line(line, matched, clock.now, clock.wall)
+    }
+
+    #[test]
+    fn lines_open_and_end_cycles_and_a_failed_line_fails_its_own() {
+        let mut c = Cycles::new(600 * SEC);
+        let mut clock = Clock::new();
+        let step = feed(&mut c, &clock, "Starting compilation in watch mode...");
+        assert_eq!(step.opened, Some((1, BuildReason::Startup)));
+        clock.tick(SEC);
+        let step = feed(&mut c, &clock, "Found 0 errors. Watching for file changes.");
+        assert_eq!(
+            step.ended,
+            Some(Ended {
+                build: 1,
+                failure: None,
+                ms: 1000
+            })
+        );
+        assert_eq!(
+            feed(&mut c, &clock, "  ").opened,
+            None,
+            "a blank line opens nothing"
+        );
+        let step = feed(&mut c, &clock, "File change detected.");
+        assert_eq!(step.opened, Some((2, BuildReason::Change)));
+        feed(&mut c, &clock, "a.ts(1,7): error TS2322: no");
+        let ended = feed(&mut c, &clock, "Found 1 error. Watching for file changes.")
+            .ended
+            .unwrap();
+        assert_eq!(
+            ended.failure.as_deref(),
+            Some("a.ts(1,7): error TS2322: no")
+        );
+        feed(&mut c, &clock, "File change detected.");
+        let ended = feed(&mut c, &clock, "Found 0 errors. Watching for file changes.").ended;
+        assert_eq!(ended.unwrap().failure, None, "the next cycle starts clean");
+    }
+
+    #[test]
+    fn with_several_compilers_the_last_done_ends_the_cycle() {
+        let mut c = Cycles::new(600 * SEC);
+        let clock = Clock::new();
+        feed(
+            &mut c,
+            &clock,
+            "alpha: File change detected. Starting incremental compilation...",
+        );
+        feed(
+            &mut c,
+            &clock,
+            "beta: File change detected. Starting incremental compilation...",
+        );
+        let step = feed(
+            &mut c,
+            &clock,
+            "alpha: Found 0 errors. Watching for file changes.",
+        );
+        assert_eq!(step.ended, None, "beta is still compiling");
+        let step = feed(
+            &mut c,
+            &clock,
+            "beta: Found 0 errors. Watching for file changes.",
+        );
+        assert_eq!(step.ended.map(|e| e.build), Some(1));
+    }
+
+    #[test]
+    fn a_change_the_compiler_already_built_opens_nothing() {
+        let mut c = Cycles::new(600 * SEC);
+        let mut clock = Clock::new();
+        let saved = clock.wall;
+        clock.tick(SEC / 4);
+        feed(&mut c, &clock, "File change detected.");
+        feed(&mut c, &clock, "Watching for file changes.");
+        clock.tick(SEC / 2);
+        assert_eq!(c.changed(saved, clock.now), None);
+        assert_eq!(c.deadline(), None);
+    }
+
+    #[test]
+    fn a_change_before_the_compiler_reacts_opens_the_cycle_its_lines_continue() {
+        let mut c = Cycles::new(600 * SEC);
+        let mut clock = Clock::new();
+        feed(&mut c, &clock, "Starting");
+        feed(&mut c, &clock, "Watching for file changes.");
+        clock.tick(SEC);
+        assert_eq!(
+            c.changed(clock.wall, clock.now),
+            Some((2, BuildReason::Change))
+        );
+        clock.tick(SEC);
+        let step = feed(&mut c, &clock, "File change detected.");
+        assert_eq!(
+            (step.opened, step.build),
+            (None, 2),
+            "the lines join the open cycle"
+        );
+        assert_eq!(
+            feed(&mut c, &clock, "Watching for file changes.")
+                .ended
+                .unwrap()
+                .build,
+            2
+        );
+        assert_eq!(c.deadline(), None, "the change is covered");
+    }
+
+    #[test]
+    fn a_change_during_an_older_cycle_waits_for_the_next_one() {
+        let mut c = Cycles::new(10 * SEC);
+        let mut clock = Clock::new();
+        feed(&mut c, &clock, "File change detected.");
+        clock.tick(SEC);
+        assert_eq!(c.changed(clock.wall, clock.now), None, "a cycle is open");
+        feed(&mut c, &clock, "Watching for file changes.");
+        assert_eq!(c.deadline(), Some(clock.now + 10 * SEC), "still not built");
+        clock.tick(SEC);
+        feed(&mut c, &clock, "File change detected.");
+        feed(&mut c, &clock, "Watching for file changes.");
+        assert_eq!(c.deadline(), None);
+    }
+
+    #[test]
+    fn a_change_no_cycle_follows_is_stuck_at_the_timeout() {
+        let mut c = Cycles::new(10 * SEC);
+        let clock = Clock::new();
+        let opened = c.changed(clock.wall, clock.now).unwrap();
+        assert_eq!(c.deadline(), Some(clock.now + 10 * SEC));
+        assert_eq!(c.expire(), Some(opened.0));
+        assert_eq!(c.deadline(), None);
+        assert_eq!(c.interrupted(), None);
+    }
+}
