@@ -4,7 +4,7 @@
 //! the flood for both. mprocs is looked up on PATH and in ~/.cargo/bin
 //! (`cargo install mprocs`); without it only devloop is measured.
 //!
-//! Run: `cargo bench --bench flood`
+//! Run: `cargo bench --bench flood` (`FLOOD_ONLY=viewers` for the viewers part only)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,6 +35,9 @@ fn main() {
         env!("CARGO_BIN_EXE_devloop"),
         root.join("watch.toml").display()
     );
+    if std::env::var("FLOOD_ONLY").as_deref() == Ok("viewers") {
+        return viewers(root);
+    }
     println!("== {LINES} lines as fast as a child can print them, 120x40 terminal");
     let figures = measure(
         "devloop",

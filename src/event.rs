@@ -176,6 +176,9 @@ impl Stamped {
 
     /// One JSON object with `ts` first, then `event` and its fields.
     pub fn to_json(&self) -> String {
+        if let Some(line) = self.output_json() {
+            return line;
+        }
         let body = serde_json::to_string(&self.event).unwrap_or_else(|e| {
             format!("{{\"event\":\"error\",\"message\":\"cannot encode event: {e}\"}}")
         });
@@ -183,8 +186,63 @@ impl Stamped {
         format!("{{\"ts\":\"{ts}\",{}", &body[1..])
     }
 
+    /// `to_json` for output lines, the bulk of a flood: written straight
+    /// into one buffer, the same bytes serde would write.
+    fn output_json(&self) -> Option<String> {
+        let (kind, owner, stream, line) = match &self.event {
+            Event::BuildOutput {
+                build,
+                stream,
+                line,
+            } => ("build_output", format!("\"build\":{build}"), stream, line),
+            Event::ProcessOutput {
+                process,
+                stream,
+                line,
+            } => {
+                let mut owner = String::from("\"process\":");
+                owner.push_str(&serde_json::to_string(process).ok()?);
+                ("process_output", owner, stream, line)
+            }
+            _ => return None,
+        };
+        let stream = match stream {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        };
+        let mut out = Vec::with_capacity(96 + owner.len() + line.len());
+        out.extend_from_slice(b"{\"ts\":\"");
+        out.extend_from_slice(crate::clock::rfc3339_utc(self.at).as_bytes());
+        out.extend_from_slice(b"\",\"event\":\"");
+        out.extend_from_slice(kind.as_bytes());
+        out.extend_from_slice(b"\",");
+        out.extend_from_slice(owner.as_bytes());
+        out.extend_from_slice(b",\"stream\":\"");
+        out.extend_from_slice(stream.as_bytes());
+        out.extend_from_slice(b"\",\"line\":");
+        serde_json::to_writer(&mut out, line).ok()?;
+        out.push(b'}');
+        String::from_utf8(out).ok()
+    }
+
     /// The inverse of `to_json`, for viewers reading a host's stream.
     pub fn from_json(line: &str) -> Option<Stamped> {
+        // `to_json`'s own shape: the stamp's fixed width, then the event
+        // read straight, without an intermediate Value (viewers must keep
+        // up with a flood).
+        if let (Some("{\"ts\":\""), Some(ts), Some("\","), Some(rest)) = (
+            line.get(..7),
+            line.get(7..31),
+            line.get(31..33),
+            line.get(33..),
+        ) {
+            let at = crate::clock::parse_rfc3339_utc(ts)?;
+            let mut body = String::with_capacity(rest.len() + 1);
+            body.push('{');
+            body.push_str(rest);
+            let event = serde_json::from_str(&body).ok()?;
+            return Some(Stamped { at, event });
+        }
         let value: serde_json::Value = serde_json::from_str(line).ok()?;
         let at = crate::clock::parse_rfc3339_utc(value.get("ts")?.as_str()?)?;
         let event = Event::deserialize(value).ok()?;
@@ -245,6 +303,32 @@ impl Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_lines_are_written_as_serde_writes_them_and_read_back() {
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_790_000_000_123);
+        for event in [
+            Event::BuildOutput {
+                build: 7,
+                stream: Stream::Stderr,
+                line: "quote \" back \\ tab \t nul \u{0} é ✔".into(),
+            },
+            Event::ProcessOutput {
+                process: "we\"b".into(),
+                stream: Stream::Stdout,
+                line: String::new(),
+            },
+        ] {
+            let stamped = Stamped { at, event };
+            let fast = stamped.to_json();
+            let body = serde_json::to_string(&stamped.event).unwrap();
+            let ts = crate::clock::rfc3339_utc(at);
+            assert_eq!(fast, format!("{{\"ts\":\"{ts}\",{}", &body[1..]));
+            let back = Stamped::from_json(&fast).unwrap();
+            assert_eq!(back.at, at);
+            assert_eq!(back.to_json(), fast);
+        }
+    }
 
     #[test]
     fn json_has_ts_then_event_fields() {
