@@ -4,6 +4,11 @@
 //! path; watchpack holds directory inodes). Real inotify watches, read
 //! without blocking once `promote` has returned: the events are queued by
 //! then.
+//!
+//! Linux only: it reads inotify itself. On macOS the dev servers' watchers
+//! sit on FSEvents/kqueue, and the nudge's `utimes` is what they report as a
+//! change there too, but no test here can run one.
+#![cfg(target_os = "linux")]
 
 mod promote_common;
 
