@@ -403,7 +403,10 @@ impl Compiler {
         at_done: Marks,
     ) -> Staging {
         let taps = self.taps.clone();
+        let settle = super::presets::settle(self.warm.preset);
         tokio::task::spawn_blocking(move || {
+            // Lines printed meanwhile still drop it: the quiet check counts from done.
+            std::thread::sleep(settle);
             let build = outcome.id;
             let loud = std::cell::Cell::new(false);
             let before = quiet::fingerprint(&spec.output);
