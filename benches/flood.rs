@@ -46,6 +46,8 @@ fn main() {
     );
     print_figures("devloop", &figures);
 
+    viewers(root);
+
     match mprocs() {
         Some(mprocs) => {
             let yaml = format!(
@@ -64,6 +66,106 @@ fn main() {
             print_figures("mprocs", &figures);
         }
         None => println!("mprocs: not found (cargo install mprocs), not measured"),
+    }
+}
+
+/// The same flood with viewers attached (issue 12): the host's CPU and peak
+/// RSS with none and with three (one stopped with SIGSTOP), and how long
+/// after the host each live viewer shows the flood's end.
+fn viewers(root: &Path) {
+    let config = format!(
+        "[watch]\npaths = [\"libs\"]\ndebounce = \"50ms\"\n\n[build]\ncommand = \"if [ -f libs/go ]; then {}; fi; echo flood-done-$(ls libs | wc -l)\"\noutput = \"tmp/out\"\n",
+        flood_command()
+    );
+    std::fs::write(root.join("viewers.toml"), config).unwrap();
+    println!("== the same flood with attached viewers (one of three stopped with SIGSTOP)");
+    let mut base = None;
+    for count in [0usize, 3] {
+        let _ = std::fs::remove_file(root.join("libs/go"));
+        let socket = format!("flood-viewers-{count}-{}", std::process::id());
+        let tmux = |args: &[&str]| -> String {
+            let out = Command::new("tmux")
+                .arg("-L")
+                .arg(&socket)
+                .args(args)
+                .output()
+                .expect("tmux");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let devloop = env!("CARGO_BIN_EXE_devloop");
+        let config = root.join("viewers.toml");
+        let run = |args: &str| format!("exec {devloop} {args} -c {}", config.display());
+        tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-n",
+            "host",
+            &run("run"),
+        ]);
+        let wait = |window: &str, text: &str| {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !tmux(&["capture-pane", "-p", "-t", window]).contains(text)
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Instant::now()
+        };
+        wait("host", "flood-done-0");
+        let names: Vec<String> = (0..count).map(|i| format!("v{i}")).collect();
+        for name in &names {
+            tmux(&["new-window", "-d", "-n", name, &run("attach")]);
+            wait(name, "flood-done-0");
+        }
+        if let Some(stopped) = names.last() {
+            let pid = tmux(&["display-message", "-p", "-t", stopped, "#{pane_pid}"]);
+            unsafe { libc::kill(pid.trim().parse().unwrap_or(0), libc::SIGSTOP) };
+        }
+        let host_pid: u32 = tmux(&["display-message", "-p", "-t", "host", "#{pane_pid}"])
+            .trim()
+            .parse()
+            .unwrap();
+        let (cpu_before, _) = usage(host_pid);
+        std::fs::write(root.join("libs/go"), "go").unwrap();
+        let host_done = wait("host", "flood-done-1");
+        let lags: Vec<f64> = names[..count.saturating_sub(1)]
+            .iter()
+            .map(|name| {
+                wait(name, "flood-done-1")
+                    .duration_since(host_done)
+                    .as_secs_f64()
+                    * 1e3
+            })
+            .collect();
+        let (cpu_after, rss) = usage(host_pid);
+        let cpu = cpu_after - cpu_before;
+        let ratio = base.map_or(String::new(), |b: f64| {
+            format!(" ({:.2}x of none)", cpu / b)
+        });
+        base.get_or_insert(cpu);
+        let lag = if lags.is_empty() {
+            String::new()
+        } else {
+            let max = lags.iter().copied().fold(0.0, f64::max);
+            format!(" · live viewers show the end {max:.0} ms after the host (slowest)")
+        };
+        println!(
+            "{count} viewers: host CPU during the flood {cpu:.2} s{ratio} · host peak RSS {rss:.1} MB{lag}"
+        );
+        if let Some(stopped) = names.last() {
+            let pid = tmux(&["display-message", "-p", "-t", stopped, "#{pane_pid}"]);
+            unsafe { libc::kill(pid.trim().parse().unwrap_or(0), libc::SIGCONT) };
+        }
+        tmux(&["kill-server"]);
+        // The next run needs the workspace lock: wait for this devloop to go.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while root.join(".devloop/attach.sock").exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 

@@ -5,16 +5,19 @@ use crate::check::describe;
 use crate::cli::{Cli, CommandName};
 use crate::config::Config;
 use crate::engine::{Engine, Input};
-use crate::event::Command;
+use crate::event::{Command, Event, Stamped};
 use crate::headless::{Format, read_commands, source_width, spawn_sink};
 use crate::lock::WorkspaceLock;
+use crate::share::{self, Hub, Local};
 use crate::supervise::{self, Supervisor};
 use crate::ui;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Exit status for a usage or configuration error (SPEC section 1).
 pub const EXIT_USAGE: u8 = 2;
@@ -35,6 +38,10 @@ pub fn main(cli: Cli) -> ExitCode {
                 crate::oneshot::build(&config, events).await
             })
         }),
+        CommandName::Attach { control } => with_config(&cli, |config| {
+            crate::attach::attach(&config, control, cli.json)
+        }),
+        CommandName::Status => with_config(&cli, |config| crate::attach::status(&config, cli.json)),
         CommandName::Rollback => with_config(&cli, |config| {
             one_job(&cli, config, |config, events| async move {
                 crate::oneshot::rollback(&config, events).await
@@ -86,7 +93,7 @@ where
     }
 }
 
-fn fail(code: u8, message: &str) -> ExitCode {
+pub fn fail(code: u8, message: &str) -> ExitCode {
     eprintln!("devloop: error: {message}");
     ExitCode::from(code)
 }
@@ -99,36 +106,57 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     let (events_tx, events_rx) = mpsc::channel(1024);
     let (actions_tx, actions) = mpsc::channel(64);
     let headless = cli.headless || cli.json || !std::io::stdout().is_terminal();
-    let sink = if headless {
-        spawn_sink(events_rx, line_format(cli, &config))
+    let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
+    let selection = Arc::new(AtomicUsize::new(0));
+    let (local, sink) = if headless {
+        let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
+        (Local::Lines(tx), spawn_sink(rx, line_format(cli, &config)))
     } else {
-        let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
-        let app = ui::App::new(&names, config.ui.scrollback);
-        match ui::spawn(events_rx, actions_tx, app) {
-            Ok(sink) => sink,
+        let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
+        let mut app = ui::App::new(&names, config.ui.scrollback);
+        app.shared_selection = Some(selection.clone());
+        match ui::spawn(rx, actions_tx, app) {
+            Ok(sink) => (Local::Tui(tx), sink),
             Err(error) => {
                 let message = format!("cannot open the terminal UI: {error} (try --headless)");
                 return fail(EXIT_FAILED, &message);
             }
         }
     };
+    let hub = Hub::new(&names, config.ui.scrollback, local, selection);
     let color = cli.color();
     let result = runtime.block_on(async move {
         let config = Arc::new(config);
+        let (control_tx, control_rx) = mpsc::channel(16);
+        let (finish_tx, finish_rx) = oneshot::channel();
+        let hub = tokio::spawn(hub.run(events_rx, control_rx, finish_rx));
         let options = supervise::Options { color };
         let supervisor = Supervisor::spawn(config.clone(), events_tx.clone(), options);
-        let (engine, inbox) = Engine::new(config, events_tx.clone(), supervisor);
+        let (engine, inbox) = Engine::new(config.clone(), events_tx.clone(), supervisor);
+        let socket = match share::serve(&config.state_dir(), control_tx, inbox.clone()) {
+            Ok(guard) => Some(guard),
+            Err(message) => {
+                let _ = events_tx.send(Stamped::now(Event::Error { message })).await;
+                None
+            }
+        };
         if headless {
             tokio::spawn(read_commands(inbox.clone(), events_tx));
         } else {
             tokio::spawn(forward_actions(actions, inbox.clone()));
         }
         forward_signals(inbox)?;
-        engine.run().await
+        let result = engine.run().await;
+        // Viewers see the end, then the socket goes.
+        let _ = finish_tx.send(());
+        let _ = hub.await;
+        drop(socket);
+        result
     });
     // Stdin's reader thread may be blocked in read(2): do not wait for it.
     runtime.shutdown_background();
-    let sink_crashed = sink.join().is_err();
+    // Nor for an output nobody reads: what it has not written is lost anyway.
+    let sink_crashed = join_within(sink, SINK_GRACE).is_some_and(|r| r.is_err());
     match result {
         Err(message) => fail(EXIT_FAILED, &message),
         Ok(()) if sink_crashed => fail(
@@ -137,6 +165,24 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         ),
         Ok(()) => ExitCode::SUCCESS,
     }
+}
+
+/// How long the output may take to finish writing at exit.
+const SINK_GRACE: Duration = Duration::from_millis(800);
+
+/// The thread's result if it ends within `limit`.
+fn join_within<T>(
+    thread: std::thread::JoinHandle<T>,
+    limit: Duration,
+) -> Option<std::thread::Result<T>> {
+    let deadline = std::time::Instant::now() + limit;
+    while !thread.is_finished() {
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Some(thread.join())
 }
 
 fn line_format(cli: &Cli, config: &Config) -> Format {
@@ -150,19 +196,9 @@ fn line_format(cli: &Cli, config: &Config) -> Format {
     }
 }
 
-/// What the user asks for in the TUI, as engine commands.
-async fn forward_actions(mut actions: mpsc::Receiver<ui::UiAction>, inbox: mpsc::Sender<Input>) {
-    while let Some(action) = actions.recv().await {
-        let command = match action {
-            ui::UiAction::Build => Command::Build,
-            ui::UiAction::Rollback => Command::Rollback,
-            ui::UiAction::Cancel => Command::Cancel,
-            ui::UiAction::Quit => Command::Quit {
-                reason: "quit".into(),
-            },
-            ui::UiAction::Restart(name) => Command::Restart(name),
-            ui::UiAction::StartStop(name) => Command::Toggle(name),
-        };
+/// What the user asks for in the TUI, into the engine's inbox.
+async fn forward_actions(mut actions: mpsc::Receiver<Command>, inbox: mpsc::Sender<Input>) {
+    while let Some(command) = actions.recv().await {
         if inbox.send(Input::Command(command)).await.is_err() {
             return;
         }

@@ -43,6 +43,16 @@ pub enum CommandName {
     },
     /// Put the previous promoted generation back into place
     Rollback,
+    /// A second view of the devloop running in the workspace: the same TUI,
+    /// read-only unless --control (--json: its events as NDJSON)
+    Attach {
+        /// Keys that change something act on the running devloop
+        #[arg(long)]
+        control: bool,
+    },
+    /// One snapshot of the running devloop: build, generation, processes
+    /// (exit 1 when none runs)
+    Status,
 }
 
 impl Cli {

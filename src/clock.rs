@@ -18,6 +18,35 @@ pub fn rfc3339_utc(at: SystemTime) -> String {
     )
 }
 
+/// Reads `rfc3339_utc`'s own form back (`2026-11-22T20:01:02.123Z`).
+pub fn parse_rfc3339_utc(text: &str) -> Option<SystemTime> {
+    let b = text.as_bytes();
+    if b.len() != 24 || b[4] != b'-' || b[10] != b'T' || b[23] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second, milli) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let millis = u64::try_from(secs).ok()?.checked_mul(1000)? + milli as u64;
+    Some(UNIX_EPOCH + std::time::Duration::from_millis(millis))
+}
+
+/// (year, month, day) to days since 1970-01-01; the inverse of civil_from_days.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// `20:01:02.123` in the local time zone (UTC when it cannot be read).
 pub fn local_time_of_day(at: SystemTime) -> String {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -70,6 +99,12 @@ mod tests {
         assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339_utc(leap), "2000-02-29T00:00:00.000Z");
+        for at in [at, UNIX_EPOCH, leap] {
+            assert_eq!(parse_rfc3339_utc(&rfc3339_utc(at)), Some(at));
+        }
+        assert_eq!(parse_rfc3339_utc("2026-13-22T20:01:02.123Z"), None);
+        assert_eq!(parse_rfc3339_utc("2026-11-22T20:01:02.12éZ"), None);
+        assert_eq!(parse_rfc3339_utc("éééééééééééééééééééééééé"), None);
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! What the engine tells the sinks (`Event`) and what the sinks ask of the
 //! engine (`Command`). The JSON form is the contract of SPEC section 5.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
 /// Why a build started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BuildReason {
     Startup,
@@ -13,7 +13,7 @@ pub enum BuildReason {
     Manual,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BuildStatus {
     Ok,
@@ -23,7 +23,7 @@ pub enum BuildStatus {
     Skipped,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {
     Stdout,
@@ -31,7 +31,7 @@ pub enum Stream {
 }
 
 /// Who put the previous generation back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RollbackReason {
     /// `u` or `devloop rollback`.
@@ -41,7 +41,7 @@ pub enum RollbackReason {
 }
 
 /// Why a supervised process is being started again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RestartReason {
     Exited,
@@ -51,7 +51,7 @@ pub enum RestartReason {
 }
 
 /// One thing that happened, as every sink sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Watching {
@@ -182,6 +182,14 @@ impl Stamped {
         let ts = crate::clock::rfc3339_utc(self.at);
         format!("{{\"ts\":\"{ts}\",{}", &body[1..])
     }
+
+    /// The inverse of `to_json`, for viewers reading a host's stream.
+    pub fn from_json(line: &str) -> Option<Stamped> {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        let at = crate::clock::parse_rfc3339_utc(value.get("ts")?.as_str()?)?;
+        let event = Event::deserialize(value).ok()?;
+        Some(Stamped { at, event })
+    }
 }
 
 /// What a sink (keys, stdin, signals) asks the engine to do.
@@ -202,6 +210,18 @@ pub enum Command {
 }
 
 impl Command {
+    /// The line `parse_line` reads back: how a viewer sends a command.
+    pub fn to_line(&self) -> String {
+        match self {
+            Command::Build => "b".into(),
+            Command::Rollback => "u".into(),
+            Command::Cancel => "x".into(),
+            Command::Quit { .. } => "q".into(),
+            Command::Restart(name) => format!("r {name}"),
+            Command::Toggle(name) => format!("s {name}"),
+        }
+    }
+
     /// A line typed on standard input in headless mode.
     pub fn parse_line(line: &str) -> Result<Command, String> {
         let mut words = line.split_whitespace();
@@ -264,5 +284,27 @@ mod tests {
         );
         assert!(Command::parse_line("r").is_err());
         assert!(Command::parse_line("s a b").is_err());
+    }
+
+    #[test]
+    fn commands_and_events_read_back() {
+        for command in [
+            Command::Build,
+            Command::Rollback,
+            Command::Restart("web".into()),
+        ] {
+            assert_eq!(Command::parse_line(&command.to_line()), Ok(command));
+        }
+        let stamped = Stamped::now(Event::ProcessExited {
+            process: "web".into(),
+            pid: 7,
+            code: None,
+            signal: Some("SIGKILL".into()),
+            uptime_ms: 5,
+        });
+        let back = Stamped::from_json(&stamped.to_json()).unwrap();
+        assert_eq!(back.event, stamped.event);
+        assert_eq!(back.to_json(), stamped.to_json());
+        assert!(Stamped::from_json("{\"ts\":\"x\",\"event\":\"shutdown\"}").is_none());
     }
 }

@@ -258,15 +258,45 @@ pub fn json_word(value: &impl serde::Serialize) -> String {
         .unwrap_or_default()
 }
 
+/// Longest command line read; longer lines are reported and skipped.
+const MAX_COMMAND_LINE: usize = 4096;
+
 /// Reads commands from standard input until it closes; a closed or empty
 /// stdin (as in CI) just means no commands.
 pub async fn read_commands(inbox: mpsc::Sender<Input>, events: mpsc::Sender<Stamped>) {
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if line.trim().is_empty() {
-            continue;
+    read_commands_from(tokio::io::stdin(), inbox, events).await;
+}
+
+/// Reads command lines from `input`. A line that is not UTF-8, too long or
+/// not a command is reported as an `error` event and skipped.
+pub async fn read_commands_from(
+    input: impl tokio::io::AsyncRead + Unpin,
+    inbox: mpsc::Sender<Input>,
+    events: mpsc::Sender<Stamped>,
+) {
+    let mut input = tokio::io::BufReader::new(input);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let (ended, too_long) = match read_bounded_line(&mut input, &mut line).await {
+            Ok(read) => read,
+            Err(_) => return,
+        };
+        if ended && line.is_empty() {
+            return;
         }
-        match Command::parse_line(&line) {
+        let parsed = if too_long {
+            Err(format!(
+                "a line on standard input is longer than {MAX_COMMAND_LINE} bytes; skipped"
+            ))
+        } else {
+            match std::str::from_utf8(&line) {
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => Command::parse_line(text),
+                Err(_) => Err("a line on standard input is not UTF-8; skipped".to_string()),
+            }
+        };
+        match parsed {
             Ok(command) => {
                 if inbox.send(Input::Command(command)).await.is_err() {
                     return;
@@ -275,6 +305,39 @@ pub async fn read_commands(inbox: mpsc::Sender<Input>, events: mpsc::Sender<Stam
             Err(message) => {
                 let _ = events.send(Stamped::now(Event::Error { message })).await;
             }
+        }
+        if ended {
+            return;
+        }
+    }
+}
+
+/// Reads up to a newline, keeping at most MAX_COMMAND_LINE bytes: (input
+/// ended, line was too long).
+async fn read_bounded_line(
+    input: &mut (impl tokio::io::AsyncBufRead + Unpin),
+    line: &mut Vec<u8>,
+) -> std::io::Result<(bool, bool)> {
+    let mut too_long = false;
+    loop {
+        let buffer = input.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok((true, too_long));
+        }
+        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buffer[..at], Some(at + 1)),
+            None => (buffer, None),
+        };
+        if line.len() + chunk.len() > MAX_COMMAND_LINE {
+            too_long = true;
+            line.clear();
+        } else if !too_long {
+            line.extend_from_slice(chunk);
+        }
+        let used = done.unwrap_or(buffer.len());
+        input.consume(used);
+        if done.is_some() {
+            return Ok((false, too_long));
         }
     }
 }
@@ -330,5 +393,43 @@ mod tests {
         });
         assert!(!render_line(&stamped, false, 7).contains('\x1b'));
         assert!(render_line(&stamped, true, 7).contains("\x1b[31m"));
+    }
+
+    async fn commands_of(bytes: Vec<u8>) -> (Vec<Command>, usize) {
+        let (inbox_tx, mut inbox) = mpsc::channel(1 << 16);
+        let (events_tx, mut events) = mpsc::channel(1 << 16);
+        read_commands_from(&bytes[..], inbox_tx, events_tx).await;
+        let mut commands = Vec::new();
+        while let Ok(Input::Command(command)) = inbox.try_recv() {
+            commands.push(command);
+        }
+        let mut errors = 0;
+        while events.try_recv().is_ok() {
+            errors += 1;
+        }
+        (commands, errors)
+    }
+
+    #[tokio::test]
+    async fn bad_lines_are_reported_and_reading_goes_on() {
+        let mut input = b"\xff\xfe b\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 10_000));
+        input.extend(b"\nnonsense\nb\n\n  \nu");
+        let (commands, errors) = commands_of(input).await;
+        assert_eq!(commands, vec![Command::Build, Command::Rollback]);
+        assert_eq!(errors, 3, "not UTF-8, too long, unknown");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic_and_a_command_after_them_is_read(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..6000)
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let mut input = bytes.clone();
+            input.extend(b"\nb\n");
+            let (commands, _) = runtime.block_on(commands_of(input));
+            proptest::prop_assert_eq!(commands.last(), Some(&Command::Build));
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod advice;
 pub mod app;
+pub mod attach;
 pub mod build;
 pub mod check;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod oneshot;
 pub mod platform;
 pub mod proc;
 pub mod promote;
+pub mod share;
 pub mod snapshot;
 pub mod supervise;
 pub mod ui;

@@ -11,6 +11,8 @@
 //! The readers are this test binary re-run with `READER_DIR` set (see
 //! `reader_child`). `keep` is large so that no directory a reader might still
 //! hold is recycled while it reads: this test is about the swap, not pruning.
+//! (At keep = 20 a reader descheduled on a loaded machine for 20 promotions,
+//! tens of milliseconds, once saw the recycled tree being restaged.)
 
 mod promote_common;
 
@@ -41,7 +43,7 @@ fn readers_never_see_the_target_missing_or_mixed() {
     fs::create_dir_all(&ctl).unwrap();
     let spec = |strategy| PromoteSpec {
         strategy,
-        ..w.spec(20)
+        ..w.spec(100)
     };
     write_generation(&w.out, 0);
     promote(&spec(StrategyPref::Auto)).unwrap();

@@ -3,8 +3,9 @@
 //! a `[process]` of a temporary workspace whose app imports `@demo/shared`
 //! from `dist/libs`, ten lib edits each, polled over HTTP from devloop's
 //! `promoted` event until served. Each server's reload of its own file is
-//! measured in the same run as the reference. `REAL_SERVERS=vite,tsx` runs a
-//! subset. Skips (and passes) only when node or npm cannot be found.
+//! measured in the same run as the reference. Next.js webpack also runs
+//! restarted on each promotion behind devloop's proxy, which must refuse no
+//! connection. `REAL_SERVERS=vite,tsx` runs a subset. Skips (and passes) only when node or npm cannot be found.
 
 mod common;
 mod servers;
@@ -12,6 +13,8 @@ mod servers;
 use servers::{Case, EDITS, Figures, installed, median, run_case};
 
 const NODE_APP_LIB: &str = "/";
+/// Restarted on each promotion behind devloop's proxy (issue 14).
+const PROXIED_NEXT: &str = "next dev --webpack, on_promote = restart, proxy = true";
 
 fn cases() -> Vec<Case> {
     let next = |name, mode| Case {
@@ -22,6 +25,7 @@ fn cases() -> Vec<Case> {
         lib_url: "/api/v",
         own_url: "/api/v",
         own_file: "pages/api/v.js",
+        proxied: false,
     };
     vec![
         next(
@@ -33,6 +37,15 @@ fn cases() -> Vec<Case> {
             "node {bin}/next/dist/bin/next dev --turbopack -p {port} -H 127.0.0.1",
         ),
         Case {
+            name: PROXIED_NEXT,
+            // $PORT: each instance listens on its own private port.
+            command: "node {bin}/next/dist/bin/next dev --webpack -p $PORT -H 127.0.0.1",
+            extra: "on_promote = \"restart\"\nproxy = true\nport = {port}\n\
+                    health = { http = \"http://127.0.0.1:{port}/api/v\", timeout = \"30s\" }",
+            proxied: true,
+            ..next("", "")
+        },
+        Case {
             name: "vite",
             app: "vite",
             command: "node {bin}/vite/bin/vite.js --port {port}",
@@ -40,6 +53,7 @@ fn cases() -> Vec<Case> {
             lib_url: "/@fs{ws}/dist/libs/shared/index.js",
             own_url: "/main.js",
             own_file: "main.js",
+            proxied: false,
         },
         Case {
             name: "tsx watch",
@@ -49,6 +63,7 @@ fn cases() -> Vec<Case> {
             lib_url: NODE_APP_LIB,
             own_url: NODE_APP_LIB,
             own_file: "server.js",
+            proxied: false,
         },
         Case {
             name: "node --watch, on_promote = restart",
@@ -58,6 +73,7 @@ fn cases() -> Vec<Case> {
             lib_url: NODE_APP_LIB,
             own_url: NODE_APP_LIB,
             own_file: "server.js",
+            proxied: false,
         },
     ]
 }
@@ -87,7 +103,33 @@ fn every_promotion_reaches_the_real_dev_servers() {
     for f in &all {
         assert_eq!(f.served, EDITS, "{}: edits missed: {f:?}", f.name);
         assert!(f.errors.is_empty(), "{}: errors: {:?}", f.name, f.errors);
-        if f.name.starts_with("next") || f.name == "vite" {
+        if f.name == PROXIED_NEXT {
+            // Restarted on every promotion, yet the proxy refused nothing.
+            let met = f.poller.expect("the proxied case's poller");
+            assert!(met.answered > 100, "{}: the poller ran: {met:?}", f.name);
+            assert_eq!(
+                f.refused + met.refused,
+                0,
+                "{}: refused or reset: {f:?}",
+                f.name
+            );
+            assert_eq!(
+                f.failed + met.failed,
+                0,
+                "{}: failed requests: {f:?}",
+                f.name
+            );
+            assert_eq!(f.starts, 1 + EDITS as usize, "{}: restarts: {f:?}", f.name);
+            eprintln!(
+                "real_servers: {}: promoted to new instance serving, median {} ms; \
+                 a new connection every 20 ms: {} answered, {} refused or reset, {} failed",
+                f.name,
+                median(&f.delays_ms),
+                met.answered,
+                met.refused,
+                met.failed
+            );
+        } else if f.name.starts_with("next") || f.name == "vite" {
             assert_eq!(f.refused, 0, "{}: refused connections: {f:?}", f.name);
             assert_eq!(f.starts, 1, "{}: the server restarted: {f:?}", f.name);
             // The goal: at most its own reload plus 100 ms, median.

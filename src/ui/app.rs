@@ -4,18 +4,46 @@
 
 use super::pane::Scrollback;
 use super::state::{BuildState, BuildView, ProcessState, ProcessView};
-use crate::event::{BuildReason, Event, Stamped};
+use crate::event::{BuildReason, Command, Event, Stamped};
 use std::time::SystemTime;
 
-/// What the user asked the engine for.
+/// What a key asks for beyond the view: a command for the engine, or (in
+/// a viewer) leaving.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UiAction {
-    Build,
-    Rollback,
-    Cancel,
-    Restart(String),
-    StartStop(String),
-    Quit,
+pub enum Action {
+    Engine(Command),
+    Leave,
+}
+
+/// What feeds a TUI: the host's events, and for viewers news of the host.
+#[derive(Debug, Clone)]
+pub enum Feed {
+    Event(Stamped),
+    /// How many viewers are attached.
+    Viewers(usize),
+    /// The pane the host has selected.
+    HostSelected(usize),
+    /// The stream ended without a shutdown: why.
+    Ended(String),
+    /// A viewer attached again (it had fallen behind): the panes start
+    /// over from the host's history.
+    Reattached {
+        processes: Vec<String>,
+        scrollback: usize,
+    },
+}
+
+/// A viewer attached to a running devloop (`devloop attach`).
+#[derive(Debug, Clone, Default)]
+pub struct Remote {
+    /// `user@host (pid N)`
+    pub host: String,
+    pub control: bool,
+    /// Selection follows the host's (`f`).
+    pub follow: bool,
+    pub host_selected: usize,
+    /// Set when the stream ended: the view stays until `q`.
+    pub ended: Option<String>,
 }
 
 pub enum PaneKind {
@@ -43,7 +71,8 @@ pub struct Search {
     pub typing: Option<String>,
     /// The confirmed query, highlighted in every pane.
     pub query: String,
-    /// The line of the current match in the selected pane.
+    /// The line number (`Scrollback::number`) of the current match in the
+    /// selected pane, so it stays put while old lines drop.
     pub current: Option<usize>,
 }
 
@@ -61,6 +90,14 @@ pub struct App {
     pub last_change: Option<(usize, SystemTime)>,
     /// Terminal size, for page scrolling and mouse hit tests.
     pub size: (u16, u16),
+    /// Set in a viewer.
+    pub remote: Option<Remote>,
+    /// Viewers attached (host and viewers alike).
+    pub viewers: usize,
+    /// A short answer to the last key, like a refused command.
+    pub message: Option<String>,
+    /// The host publishes its selection here for viewers that follow it.
+    pub shared_selection: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl App {
@@ -89,6 +126,57 @@ impl App {
             watching: None,
             last_change: None,
             size: (80, 24),
+            remote: None,
+            viewers: 0,
+            message: None,
+            shared_selection: None,
+        }
+    }
+
+    /// Folds in one item of the feed.
+    pub fn feed(&mut self, item: &Feed) {
+        match item {
+            Feed::Event(event) => self.apply(event),
+            Feed::Viewers(count) => self.viewers = *count,
+            Feed::HostSelected(index) => {
+                if let Some(remote) = &mut self.remote {
+                    remote.host_selected = *index;
+                    if remote.follow {
+                        self.select(*index);
+                    }
+                }
+            }
+            Feed::Reattached {
+                processes,
+                scrollback,
+            } => {
+                let mut fresh = App::new(processes, *scrollback);
+                fresh.selected = self.selected.min(fresh.panes.len() - 1);
+                fresh.zoomed = self.zoomed;
+                fresh.timestamps = self.timestamps;
+                fresh.size = self.size;
+                fresh.viewers = self.viewers;
+                fresh.remote = self.remote.take();
+                fresh.message = Some("this view fell behind and attached again".into());
+                *self = fresh;
+            }
+            Feed::Ended(why) => {
+                if let Some(remote) = &mut self.remote {
+                    remote.ended.get_or_insert_with(|| why.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether this view may send `command`; if not, says why in `message`.
+    pub fn may_send(&mut self, command: &Command) -> bool {
+        match &self.remote {
+            Some(remote) if !remote.control => {
+                let _ = command;
+                self.message = Some("read-only: attach with --control".into());
+                false
+            }
+            _ => true,
         }
     }
 
@@ -159,7 +247,11 @@ impl App {
                 self.devloop_line(stamped);
             }
             Event::PromoteFailed { .. } | Event::Notice { .. } => self.devloop_line(stamped),
-            Event::Shutdown { .. } => {}
+            Event::Shutdown { reason } => {
+                if let Some(remote) = &mut self.remote {
+                    remote.ended = Some(format!("devloop stopped ({reason})"));
+                }
+            }
             Event::ProcessStarted { .. }
             | Event::ProcessOutput { .. }
             | Event::ProcessReady { .. }
@@ -252,6 +344,9 @@ impl App {
         if index < self.panes.len() && index != self.selected {
             self.selected = index;
             self.search.current = None;
+            if let Some(shared) = &self.shared_selection {
+                shared.store(index, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
 
@@ -264,6 +359,18 @@ impl App {
         });
     }
 
+    /// Tab and arrows: a viewer that selects by hand stops following the host.
+    pub fn select_by_hand(&mut self, forward: bool) {
+        self.select_next(forward);
+        self.stop_following();
+    }
+
+    pub fn stop_following(&mut self) {
+        if let Some(remote) = &mut self.remote {
+            remote.follow = false;
+        }
+    }
+
     /// Rows of output a pane shows now (for page scrolling).
     pub fn page(&self) -> usize {
         usize::from(self.size.1).saturating_sub(4).max(1)
@@ -273,7 +380,8 @@ impl App {
     pub fn find(&mut self, older: bool) {
         let query = self.search.query.clone();
         let pane = &mut self.panes[self.selected];
-        let from = self.search.current.unwrap_or(pane.lines.len());
+        let current = self.search.current.and_then(|n| pane.lines.index_of(n));
+        let from = current.unwrap_or(pane.lines.len());
         let from = if older {
             from
         } else {
@@ -281,7 +389,7 @@ impl App {
         };
         if let Some(hit) = pane.lines.find(&query, from, !older) {
             pane.lines.reveal(hit);
-            self.search.current = Some(hit);
+            self.search.current = Some(pane.lines.number(hit));
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Keys and the mouse: they change what is shown, or become an action for
 //! the engine.
 
-use super::app::{App, PaneKind, UiAction};
+use super::app::{Action, App, PaneKind};
 use super::render::{pane_areas, panes_area};
+use crate::event::Command;
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -11,12 +12,25 @@ use ratatui::layout::{Position, Rect};
 /// Lines one wheel notch scrolls.
 const WHEEL_LINES: isize = 3;
 
-pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<UiAction> {
+fn quit() -> Command {
+    Command::Quit {
+        reason: "quit".into(),
+    }
+}
+
+pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
+    app.message = None;
+    let viewer = app.remote.is_some();
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return Some(UiAction::Quit);
+        // In a viewer, the viewer's own terminal is what Ctrl-C leaves.
+        return Some(if viewer {
+            Action::Leave
+        } else {
+            Action::Engine(quit())
+        });
     }
     if app.help {
         app.help = false;
@@ -39,23 +53,36 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<UiAction> {
         return None;
     }
     let page = app.page() as isize;
+    let engine = |command| Some(Action::Engine(command));
     match key.code {
-        KeyCode::Char('q') => return Some(UiAction::Quit),
-        KeyCode::Tab | KeyCode::Right | KeyCode::Down => app.select_next(true),
-        KeyCode::BackTab | KeyCode::Left | KeyCode::Up => app.select_next(false),
+        KeyCode::Char('q') if viewer => return Some(Action::Leave),
+        KeyCode::Char('q' | 'Q') => return engine(quit()),
+        KeyCode::Char('f') if viewer => {
+            if let Some(remote) = &mut app.remote {
+                remote.follow = !remote.follow;
+                let (follow, index) = (remote.follow, remote.host_selected);
+                if follow {
+                    app.select(index);
+                }
+            }
+        }
+        KeyCode::Tab | KeyCode::Right | KeyCode::Down => app.select_by_hand(true),
+        KeyCode::BackTab | KeyCode::Left | KeyCode::Up => app.select_by_hand(false),
         KeyCode::Enter | KeyCode::Char('z') => app.zoomed = !app.zoomed,
         KeyCode::Esc => {
             app.zoomed = false;
             app.search.query.clear();
             app.search.current = None;
         }
-        KeyCode::Char('b') => return Some(UiAction::Build),
-        KeyCode::Char('u') => return Some(UiAction::Rollback),
-        KeyCode::Char('x') => return Some(UiAction::Cancel),
+        KeyCode::Char('b') => return engine(Command::Build),
+        KeyCode::Char('u') => return engine(Command::Rollback),
+        KeyCode::Char('x') => return engine(Command::Cancel),
         KeyCode::Char('r') => {
-            return Some(selected_process(app).map_or(UiAction::Build, UiAction::Restart));
+            return engine(selected_process(app).map_or(Command::Build, Command::Restart));
         }
-        KeyCode::Char('s') => return selected_process(app).map(UiAction::StartStop),
+        KeyCode::Char('s') => {
+            return selected_process(app).and_then(|p| engine(Command::Toggle(p)));
+        }
         KeyCode::PageUp => app.selected_pane().lines.scroll(page),
         KeyCode::PageDown => app.selected_pane().lines.scroll(-page),
         KeyCode::Home => app.selected_pane().lines.scroll_to_top(),
@@ -92,7 +119,10 @@ pub fn handle_mouse(app: &mut App, mouse: MouseEvent) {
     match mouse.kind {
         MouseEventKind::ScrollUp => app.panes[index].lines.scroll(WHEEL_LINES),
         MouseEventKind::ScrollDown => app.panes[index].lines.scroll(-WHEEL_LINES),
-        MouseEventKind::Down(MouseButton::Left) => app.select(index),
+        MouseEventKind::Down(MouseButton::Left) => {
+            app.select(index);
+            app.stop_following();
+        }
         _ => {}
     }
 }

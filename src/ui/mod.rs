@@ -7,13 +7,18 @@ mod app;
 mod input;
 mod pane;
 mod render;
-mod state;
+mod search;
+pub mod state;
 mod terminal;
 
-pub use app::{App, UiAction};
+pub use app::{Action, App, Feed, Remote};
+/// The pane types, for readers of an `App` such as `devloop status`.
+pub mod app_pane {
+    pub use super::app::{Pane, PaneKind};
+}
 pub use render::render;
 
-use crate::event::Stamped;
+use crate::event::Command;
 use crossterm::event::Event as TermEvent;
 use std::time::{Duration, SystemTime};
 use terminal::TerminalGuard;
@@ -27,11 +32,12 @@ const TICK: Duration = Duration::from_secs(1);
 /// Events folded in before looking at keys again.
 const EVENTS_PER_TURN: usize = 512;
 
-/// Runs the TUI until `events` closes; `actions` carries what the user asks
-/// for. The terminal is restored before this returns.
+/// Runs the TUI until `events` closes (a viewer: until the user leaves);
+/// `actions` carries the commands the user gives. The terminal is restored
+/// before this returns.
 pub fn spawn(
-    events: mpsc::Receiver<Stamped>,
-    actions: mpsc::Sender<UiAction>,
+    events: mpsc::Receiver<Feed>,
+    actions: mpsc::Sender<Command>,
     app: App,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let guard = TerminalGuard::enter()?;
@@ -47,8 +53,8 @@ pub fn spawn(
 
 async fn run(
     mut guard: TerminalGuard,
-    mut events: mpsc::Receiver<Stamped>,
-    actions: mpsc::Sender<UiAction>,
+    mut events: mpsc::Receiver<Feed>,
+    actions: mpsc::Sender<Command>,
     mut app: App,
 ) {
     let (term_tx, mut terminal_events) = mpsc::channel(256);
@@ -66,6 +72,7 @@ async fn run(
     let mut next_frame = Instant::now();
     let mut next_tick = Instant::now() + TICK;
     let mut dirty = true;
+    let mut open = true;
     loop {
         tokio::select! {
             biased;
@@ -73,8 +80,12 @@ async fn run(
                 match event {
                     TermEvent::Key(key) => {
                         test_panic(&key);
-                        if let Some(action) = input::handle_key(&mut app, key) {
-                            let _ = actions.send(action).await;
+                        match input::handle_key(&mut app, key) {
+                            Some(Action::Leave) => break,
+                            Some(Action::Engine(command)) if app.may_send(&command) => {
+                                let _ = actions.send(command).await;
+                            }
+                            _ => {}
                         }
                     }
                     TermEvent::Mouse(mouse) => input::handle_mouse(&mut app, mouse),
@@ -85,15 +96,21 @@ async fn run(
                 next_frame = Instant::now();
                 dirty = true;
             }
-            event = events.recv() => match event {
+            event = events.recv(), if open => match event {
                 Some(event) => {
-                    app.apply(&event);
+                    app.feed(&event);
                     for _ in 0..EVENTS_PER_TURN {
                         match events.try_recv() {
-                            Ok(event) => app.apply(&event),
+                            Ok(event) => app.feed(&event),
                             Err(_) => break,
                         }
                     }
+                    dirty = true;
+                }
+                // A viewer keeps showing what it had until the user leaves.
+                None if app.remote.is_some() => {
+                    app.feed(&Feed::Ended("the connection to devloop closed".into()));
+                    open = false;
                     dirty = true;
                 }
                 None => break,

@@ -29,6 +29,9 @@ pub struct Scrollback {
     max_bytes: usize,
     /// Lines between the bottom of the view and the newest line; 0 follows.
     offset: usize,
+    /// Lines dropped from the front so far: index + this is a line's number
+    /// for as long as the pane lives, which search remembers.
+    dropped: usize,
 }
 
 impl Scrollback {
@@ -43,6 +46,7 @@ impl Scrollback {
             max_lines: max_lines.max(1),
             max_bytes,
             offset: 0,
+            dropped: 0,
         }
     }
 
@@ -60,6 +64,7 @@ impl Scrollback {
         {
             if let Some(old) = self.lines.pop_front() {
                 self.bytes -= old.bytes;
+                self.dropped += 1;
             }
         }
         self.offset = self.offset.min(self.lines.len().saturating_sub(1));
@@ -81,7 +86,20 @@ impl Scrollback {
         self.lines.get(index)
     }
 
+    /// The number of the line at `index` (see `dropped`).
+    pub fn number(&self, index: usize) -> usize {
+        self.dropped + index
+    }
+
+    /// The index of line `number`, while it is still kept.
+    pub fn index_of(&self, number: usize) -> Option<usize> {
+        number
+            .checked_sub(self.dropped)
+            .filter(|&i| i < self.lines.len())
+    }
+
     pub fn clear(&mut self) {
+        self.dropped += self.lines.len();
         self.lines.clear();
         self.bytes = 0;
         self.offset = 0;
@@ -123,7 +141,6 @@ impl Scrollback {
         if count == 0 || query.is_empty() {
             return None;
         }
-        let query = query.to_lowercase();
         (1..=count)
             .map(|step| {
                 if forward {
@@ -132,7 +149,7 @@ impl Scrollback {
                     (from + count * 2 - step) % count
                 }
             })
-            .find(|&i| self.lines[i].plain().to_lowercase().contains(&query))
+            .find(|&i| super::search::contains(&self.lines[i].plain(), query))
     }
 }
 
@@ -188,5 +205,16 @@ mod tests {
         assert_eq!(s.find("line 3", 3, true), Some(3), "wraps to itself");
         assert_eq!(s.find("line 8", 2, false), Some(8));
         assert_eq!(s.find("nothing", 0, true), None);
+    }
+
+    #[test]
+    fn line_numbers_survive_dropped_lines() {
+        let mut s = filled(10, 10);
+        let number = s.number(s.find("line 7", 0, true).unwrap());
+        s.push(SystemTime::now(), "line 10");
+        s.push(SystemTime::now(), "line 11");
+        let index = s.index_of(number).unwrap();
+        assert_eq!(s.get(index).unwrap().plain(), "line 7");
+        assert_eq!(s.index_of(0), None, "line 0 is gone");
     }
 }

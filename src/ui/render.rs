@@ -84,7 +84,7 @@ fn render_pane(app: &App, index: usize, rect: Rect, frame: &mut Frame, now: Syst
     }
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let query = app.search.query.to_lowercase();
+    let query = app.search.query.as_str();
     let current = if selected { app.search.current } else { None };
     let lines: Vec<Line> = pane
         .lines
@@ -101,7 +101,8 @@ fn render_pane(app: &App, index: usize, rect: Rect, frame: &mut Frame, now: Syst
             if query.is_empty() {
                 spans.extend(line.line.spans.iter().cloned());
             } else {
-                spans.extend(highlight(&line.line, &query, current == Some(i)));
+                let current = current == Some(pane.lines.number(i));
+                spans.extend(highlight(&line.line, &line.plain(), query, current));
             }
             Line::from(spans)
         })
@@ -109,8 +110,9 @@ fn render_pane(app: &App, index: usize, rect: Rect, frame: &mut Frame, now: Syst
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// Splits spans so that each match of `query` (lower case) stands out.
-fn highlight<'a>(line: &Line<'a>, query: &str, current: bool) -> Vec<Span<'a>> {
+/// Splits spans so that each match of `query` stands out; `plain` is the
+/// line's text, matched whole so a match may cross spans.
+fn highlight<'a>(line: &Line<'a>, plain: &str, query: &str, current: bool) -> Vec<Span<'a>> {
     let mark = if current {
         Style::new()
             .bg(Color::LightYellow)
@@ -119,32 +121,35 @@ fn highlight<'a>(line: &Line<'a>, query: &str, current: bool) -> Vec<Span<'a>> {
     } else {
         Style::new().bg(Color::Yellow).fg(Color::Black)
     };
+    let found = super::search::matches(plain, query);
     let mut out = Vec::new();
+    let mut span_start = 0;
     for span in &line.spans {
         let text = span.content.as_ref();
-        let lower = text.to_lowercase();
-        // Lower-casing can change byte lengths; then highlight nothing in this span.
-        if lower.len() != text.len() {
-            out.push(span.clone());
-            continue;
-        }
+        let span_end = span_start + text.len();
+        // Cut points inside this span: match starts and ends, all on char boundaries.
         let mut at = 0;
-        for (start, _) in lower.match_indices(query) {
-            if start < at {
+        for range in &found {
+            let (start, end) = (
+                range.start.clamp(span_start, span_end) - span_start,
+                range.end.clamp(span_start, span_end) - span_start,
+            );
+            if start >= end {
                 continue;
             }
             if start > at {
                 out.push(Span::styled(text[at..start].to_string(), span.style));
             }
             out.push(Span::styled(
-                text[start..start + query.len()].to_string(),
+                text[start..end].to_string(),
                 span.style.patch(mark),
             ));
-            at = start + query.len();
+            at = end;
         }
         if at < text.len() {
             out.push(Span::styled(text[at..].to_string(), span.style));
         }
+        span_start = span_end;
     }
     out
 }
@@ -166,10 +171,20 @@ fn status_line(app: &App, now: SystemTime) -> Line<'static> {
             Span::raw("▏  Enter search · Esc cancel").dim(),
         ]);
     }
-    let mut parts = vec![Span::raw(match &app.watching {
+    let mut parts = Vec::new();
+    if let Some(remote) = &app.remote {
+        parts.extend(viewer_line(app, remote));
+    }
+    if let Some(message) = &app.message {
+        parts.push(Span::raw(format!(" {message} ·")).yellow().bold());
+    }
+    parts.push(Span::raw(match &app.watching {
         Some(watching) => format!(" watching {watching}"),
         None => " starting".to_string(),
-    })];
+    }));
+    if app.remote.is_none() && app.viewers > 0 {
+        parts.push(Span::raw(format!(" · {} attached", app.viewers)));
+    }
     if let Some((count, at)) = app.last_change {
         let ago = super::state::short(now.duration_since(at).unwrap_or_default());
         let files = if count == 1 { "file" } else { "files" };
@@ -180,8 +195,34 @@ fn status_line(app: &App, now: SystemTime) -> Line<'static> {
     if !app.search.query.is_empty() {
         parts.push(Span::raw(format!(" · /{} (n older, N newer)", app.search.query)).yellow());
     }
-    parts.push(Span::raw("  Tab select · z zoom · r restart · s stop/start · b build · / search · ? help · q quit").dim());
+    let keys = if app.remote.is_some() {
+        "  Tab select · f follow host · z zoom · / search · ? help · q leave · Q quit devloop"
+    } else {
+        "  Tab select · z zoom · r restart · s stop/start · b build · / search · ? help · q quit"
+    };
+    parts.push(Span::raw(keys).dim());
     Line::from(parts)
+}
+
+/// A viewer's head of the status line: whose devloop, how many watch, and
+/// what this view may do.
+fn viewer_line(app: &App, remote: &super::app::Remote) -> Vec<Span<'static>> {
+    if let Some(ended) = &remote.ended {
+        return vec![Span::raw(format!(" {ended} · q leaves ·")).red().bold()];
+    }
+    let mode = if remote.control {
+        "control"
+    } else {
+        "read-only"
+    };
+    let follow = if remote.follow { " · following" } else { "" };
+    vec![
+        Span::raw(format!(
+            " attached to {} · {} watching · {mode}{follow} ·",
+            remote.host, app.viewers
+        ))
+        .cyan(),
+    ]
 }
 
 const HELP: &[(&str, &str)] = &[

@@ -285,27 +285,85 @@ fn the_mouse_selects_and_scrolls_the_pane_under_it() {
 
 #[test]
 fn keys_become_engine_actions() {
-    use super::app::UiAction;
+    use super::app::Action;
+    use crate::event::Command;
+    let engine = |command| Some(Action::Engine(command));
     let mut app = app();
     let mut press = |code| handle_key(&mut app, KeyEvent::new(code, KeyModifiers::NONE));
-    assert_eq!(press(KeyCode::Char('b')), Some(UiAction::Build));
-    assert_eq!(press(KeyCode::Char('u')), Some(UiAction::Rollback));
-    assert_eq!(press(KeyCode::Char('x')), Some(UiAction::Cancel));
+    assert_eq!(press(KeyCode::Char('b')), engine(Command::Build));
+    assert_eq!(press(KeyCode::Char('u')), engine(Command::Rollback));
+    assert_eq!(press(KeyCode::Char('x')), engine(Command::Cancel));
     assert_eq!(
         press(KeyCode::Char('r')),
-        Some(UiAction::Build),
+        engine(Command::Build),
         "r on the build pane builds"
     );
     assert_eq!(press(KeyCode::Tab), None);
     assert_eq!(
         press(KeyCode::Char('r')),
-        Some(UiAction::Restart("web".into()))
+        engine(Command::Restart("web".into()))
     );
     assert_eq!(
         press(KeyCode::Char('s')),
-        Some(UiAction::StartStop("web".into()))
+        engine(Command::Toggle("web".into()))
     );
-    assert_eq!(press(KeyCode::Char('q')), Some(UiAction::Quit));
+    let quit = engine(Command::Quit {
+        reason: "quit".into(),
+    });
+    assert_eq!(press(KeyCode::Char('q')), quit);
+}
+
+#[test]
+fn a_viewer_leaves_with_q_follows_the_host_and_is_read_only() {
+    use super::app::{Action, Feed, Remote};
+    use crate::event::Command;
+    let mut app = app();
+    app.remote = Some(Remote::default());
+    let press = |app: &mut App, code| handle_key(app, KeyEvent::new(code, KeyModifiers::NONE));
+    assert_eq!(press(&mut app, KeyCode::Char('q')), Some(Action::Leave));
+    assert_eq!(
+        press(&mut app, KeyCode::Char('b')),
+        Some(Action::Engine(Command::Build))
+    );
+    assert!(!app.may_send(&Command::Build));
+    assert!(screen(&app).contains("read-only: attach with --control"));
+    app.feed(&Feed::HostSelected(2));
+    assert_eq!(app.selected, 0, "not following yet");
+    press(&mut app, KeyCode::Char('f'));
+    assert_eq!(app.selected, 2);
+    app.feed(&Feed::HostSelected(1));
+    assert_eq!(app.selected, 1);
+    press(&mut app, KeyCode::Tab);
+    app.feed(&Feed::HostSelected(0));
+    assert_eq!(app.selected, 2, "selecting by hand stops following");
+    app.remote.as_mut().unwrap().control = true;
+    assert!(app.may_send(&Command::Build));
+}
+
+#[test]
+fn search_in_lines_whose_case_changes_length_draws() {
+    let mut app = app();
+    app.apply(&event(
+        10,
+        Event::BuildOutput {
+            build: 1,
+            stream: Stream::Stdout,
+            line: "ẞİ \x1b[1mİx\x1b[0m".into(),
+        },
+    ));
+    key(&mut app, KeyCode::Char('/'));
+    key(&mut app, KeyCode::Char('i'));
+    key(&mut app, KeyCode::Enter);
+    assert!(app.search.current.is_some());
+    let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    terminal.draw(|frame| render(&app, frame, at(20))).unwrap();
+    let buffer = terminal.backend().buffer();
+    let highlighted: String = (0..20)
+        .flat_map(|y| (0..100).map(move |x| (x, y)))
+        .filter(|&(x, y)| buffer[(x, y)].bg == Color::LightYellow)
+        .map(|(x, y)| buffer[(x, y)].symbol().to_string())
+        .collect();
+    assert_eq!(highlighted, "İİ", "each İ is matched whole");
 }
 
 #[test]

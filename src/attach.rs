@@ -1,0 +1,237 @@
+//! `devloop attach` and `devloop status`: a viewer of a running devloop,
+//! over the socket in its state directory (see share::protocol).
+
+use crate::app::{EXIT_FAILED, EXIT_USAGE};
+use crate::config::Config;
+use crate::event::Command;
+use crate::share::protocol::{Hello, Message};
+use crate::ui::state::{BuildState, ProcessState};
+use crate::ui::{self, App, Feed, Remote};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::process::ExitCode;
+use std::time::SystemTime;
+use tokio::sync::mpsc;
+
+/// An open connection: the host's hello and the rest of its lines.
+struct Connection {
+    hello: Hello,
+    lines: BufReader<UnixStream>,
+    write: UnixStream,
+}
+
+fn connect(config: &Config, control: bool) -> Result<Connection, String> {
+    let path = crate::share::socket_path(&config.state_dir());
+    let nothing = |why: String| {
+        format!(
+            "no devloop is running in {} ({why}); start one with `devloop run`",
+            config.root.display()
+        )
+    };
+    let mut write = UnixStream::connect(&path)
+        .map_err(|_| nothing(format!("nothing answers on {}", path.display())))?;
+    let first = if control { "control\n" } else { "view\n" };
+    write
+        .write_all(first.as_bytes())
+        .map_err(|e| nothing(e.to_string()))?;
+    let mut lines = BufReader::new(write.try_clone().map_err(|e| e.to_string())?);
+    let hello = match next_line(&mut lines).as_deref().map(Message::parse) {
+        Some(Message::Hello(hello)) => hello,
+        _ => return Err(nothing("the socket did not answer as devloop does".into())),
+    };
+    Ok(Connection {
+        hello,
+        lines,
+        write,
+    })
+}
+
+/// The next line without its newline; None at the end.
+fn next_line(lines: &mut BufReader<UnixStream>) -> Option<String> {
+    let mut line = Vec::new();
+    match lines.read_until(b'\n', &mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => {
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            Some(String::from_utf8_lossy(&line).into_owned())
+        }
+    }
+}
+
+pub fn attach(config: &Config, control: bool, json: bool) -> ExitCode {
+    let connection = match connect(config, control) {
+        Ok(connection) => connection,
+        Err(message) => return crate::app::fail(EXIT_USAGE, &message),
+    };
+    if json {
+        print_json(connection)
+    } else {
+        view(config, connection, control)
+    }
+}
+
+/// The history and then the live events, as `--json` prints them.
+fn print_json(mut connection: Connection) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    while let Some(line) = next_line(&mut connection.lines) {
+        if matches!(Message::parse(&line), Message::Event(_)) && writeln!(out, "{line}").is_err() {
+            return ExitCode::SUCCESS;
+        }
+        if connection.lines.buffer().is_empty() && out.flush().is_err() {
+            return ExitCode::SUCCESS;
+        }
+    }
+    let _ = out.flush();
+    ExitCode::SUCCESS
+}
+
+/// The TUI over the host's stream; commands go back as stdin lines.
+fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
+    let Connection {
+        hello,
+        mut lines,
+        write,
+    } = connection;
+    let write = std::sync::Arc::new(std::sync::Mutex::new(write));
+    let mut app = App::new(&hello.processes, hello.scrollback);
+    app.viewers = hello.viewers;
+    app.remote = Some(Remote {
+        host: hello.host.clone(),
+        control,
+        follow: false,
+        host_selected: hello.selected,
+        ended: None,
+    });
+    let (feed_tx, feed_rx) = mpsc::channel(4096);
+    let (actions_tx, mut actions) = mpsc::channel::<Command>(64);
+    let tui = match ui::spawn(feed_rx, actions_tx, app) {
+        Ok(tui) => tui,
+        Err(error) => {
+            return crate::app::fail(
+                EXIT_FAILED,
+                &format!("cannot open the terminal UI: {error}"),
+            );
+        }
+    };
+    let config = config.clone();
+    let writer = write.clone();
+    std::thread::spawn(move || {
+        loop {
+            let item = match next_line(&mut lines).as_deref().map(Message::parse) {
+                None => return,
+                Some(Message::Event(event)) => Feed::Event(event),
+                Some(Message::Viewers(count)) => Feed::Viewers(count),
+                Some(Message::Selected(pane)) => Feed::HostSelected(pane),
+                // Fell behind: attach again, from the history.
+                Some(Message::Dropped) => match connect(&config, control) {
+                    Ok(again) => {
+                        lines = again.lines;
+                        if let Ok(mut write) = writer.lock() {
+                            *write = again.write;
+                        }
+                        Feed::Reattached {
+                            processes: again.hello.processes,
+                            scrollback: again.hello.scrollback,
+                        }
+                    }
+                    Err(message) => Feed::Ended(message),
+                },
+                Some(Message::Hello(_) | Message::Live | Message::Other) => continue,
+            };
+            if feed_tx.blocking_send(item).is_err() {
+                return;
+            }
+        }
+    });
+    while let Some(command) = actions.blocking_recv() {
+        let line = format!("{}\n", command.to_line());
+        let Ok(mut write) = write.lock() else { break };
+        if write.write_all(line.as_bytes()).is_err() {
+            break;
+        }
+    }
+    if let Ok(write) = write.lock() {
+        let _ = write.shutdown(std::net::Shutdown::Both);
+    }
+    match tui.join() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(EXIT_FAILED),
+    }
+}
+
+/// `devloop status`: the state the history leaves, printed once.
+pub fn status(config: &Config, json: bool) -> ExitCode {
+    let mut connection = match connect(config, false) {
+        Ok(connection) => connection,
+        Err(message) => return crate::app::fail(EXIT_FAILED, &message),
+    };
+    let hello = connection.hello.clone();
+    let mut app = App::new(&hello.processes, hello.scrollback);
+    while let Some(line) = next_line(&mut connection.lines) {
+        match Message::parse(&line) {
+            Message::Event(event) => app.apply(&event),
+            Message::Live => break,
+            _ => {}
+        }
+    }
+    let now = SystemTime::now();
+    if json {
+        println!("{}", status_json(&hello, &app, now));
+    } else {
+        println!(
+            "devloop {} · {} attached",
+            hello.host,
+            hello.viewers.saturating_sub(1)
+        );
+        for index in 0..app.panes.len() {
+            println!("{}", app.title(index, now).trim());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn status_json(hello: &Hello, app: &App, now: SystemTime) -> serde_json::Value {
+    let build_state = match &app.build.state {
+        BuildState::Idle => "idle".to_string(),
+        BuildState::Running { .. } => "running".to_string(),
+        BuildState::Finished { status, .. } => crate::headless::status_word(*status),
+    };
+    let processes: Vec<serde_json::Value> = app
+        .panes
+        .iter()
+        .filter_map(|pane| match &pane.kind {
+            ui::app_pane::PaneKind::Process(view) => Some(view),
+            ui::app_pane::PaneKind::Build => None,
+        })
+        .map(|view| {
+            let up = matches!(
+                view.state,
+                ProcessState::Starting | ProcessState::Running | ProcessState::Ready
+            );
+            let uptime_ms = view
+                .since
+                .filter(|_| up)
+                .map(|since| now.duration_since(since).unwrap_or_default().as_millis() as u64);
+            serde_json::json!({
+                "name": view.name,
+                "state": view.state.label().1,
+                "pid": view.pid.filter(|_| up),
+                "restarts": view.restarts,
+                "uptime_ms": uptime_ms,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "host": hello.host,
+        "viewers": hello.viewers.saturating_sub(1),
+        "build": {
+            "number": app.build.number,
+            "state": build_state,
+            "generation": app.build.generation,
+        },
+        "processes": processes,
+    })
+}

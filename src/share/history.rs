@@ -1,0 +1,199 @@
+//! What a newly attached viewer is shown first: each pane's recent events
+//! (as many lines as `ui.scrollback` keeps) and the latest event of every
+//! kind that sets a state (a process's pid, the build's number), even when
+//! output has pushed it out of the pane's lines. Replayed in their original
+//! order, they rebuild the same panes and titles in any `ui::App`.
+
+use crate::event::{Event, Stamped};
+use std::collections::VecDeque;
+use std::mem::Discriminant;
+use std::sync::Arc;
+
+/// An event with its JSON line, once a viewer has needed it.
+type Kept = (u64, Stamped, Option<Arc<str>>);
+
+/// Bytes of text kept per pane, as the TUI's own scrollback keeps.
+const MAX_PANE_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Default)]
+struct PaneHistory {
+    lines: VecDeque<Kept>,
+    bytes: usize,
+    /// The latest state event of each kind.
+    pinned: Vec<(Discriminant<Event>, Kept)>,
+}
+
+pub struct History {
+    next: u64,
+    max_lines: usize,
+    names: Vec<String>,
+    /// The build's pane, then one per process; `global` for the rest.
+    panes: Vec<PaneHistory>,
+    global: PaneHistory,
+}
+
+impl History {
+    pub fn new(process_names: &[String], max_lines: usize) -> History {
+        History {
+            next: 0,
+            max_lines: max_lines.max(1),
+            names: process_names.to_vec(),
+            panes: (0..=process_names.len())
+                .map(|_| PaneHistory::default())
+                .collect(),
+            global: PaneHistory::default(),
+        }
+    }
+
+    /// Keeps `stamped`, with its JSON line when it was already made.
+    pub fn push(&mut self, stamped: &Stamped, json: Option<Arc<str>>) {
+        let seq = self.next;
+        self.next += 1;
+        let max_lines = self.max_lines;
+        let pane = match pane_of(&stamped.event, &self.names) {
+            Some(index) => &mut self.panes[index],
+            None => &mut self.global,
+        };
+        if is_state(&stamped.event) {
+            let kind = std::mem::discriminant(&stamped.event);
+            pane.pinned.retain(|(k, _)| *k != kind);
+            pane.pinned
+                .push((kind, (seq, stamped.clone(), json.clone())));
+        }
+        if matches!(stamped.event, Event::Watching { .. } | Event::Change { .. }) {
+            return;
+        }
+        pane.bytes += line_bytes(&stamped.event);
+        pane.lines.push_back((seq, stamped.clone(), json));
+        while pane.lines.len() > max_lines || (pane.bytes > MAX_PANE_BYTES && pane.lines.len() > 1)
+        {
+            if let Some((_, old, _)) = pane.lines.pop_front() {
+                pane.bytes -= line_bytes(&old.event);
+            }
+        }
+    }
+
+    /// Everything kept, in the order it happened.
+    pub fn replay(&self) -> Vec<&Stamped> {
+        self.kept()
+            .into_iter()
+            .map(|(_, stamped, _)| stamped)
+            .collect()
+    }
+
+    /// Everything kept as JSON lines, in the order it happened.
+    pub fn replay_json(&self) -> Vec<Arc<str>> {
+        self.kept()
+            .into_iter()
+            .map(|(_, stamped, json)| json.clone().unwrap_or_else(|| stamped.to_json().into()))
+            .collect()
+    }
+
+    fn kept(&self) -> Vec<&Kept> {
+        let mut all: Vec<&Kept> = Vec::new();
+        for pane in self.panes.iter().chain([&self.global]) {
+            let first_line = pane.lines.front().map_or(u64::MAX, |(seq, _, _)| *seq);
+            all.extend(
+                pane.pinned
+                    .iter()
+                    .map(|(_, kept)| kept)
+                    .filter(|(seq, _, _)| *seq < first_line),
+            );
+            all.extend(pane.lines.iter());
+        }
+        all.sort_by_key(|(seq, _, _)| *seq);
+        all
+    }
+}
+
+/// The pane an event shows in: 0 the build's, 1.. the processes'; None for
+/// what only the status line shows.
+fn pane_of(event: &Event, names: &[String]) -> Option<usize> {
+    let process = match event {
+        Event::Watching { .. } | Event::Change { .. } | Event::Shutdown { .. } => return None,
+        Event::ProcessStarted { process, .. }
+        | Event::ProcessOutput { process, .. }
+        | Event::ProcessReady { process, .. }
+        | Event::ProcessExited { process, .. }
+        | Event::ProcessRestarting { process, .. }
+        | Event::ProcessFailed { process, .. }
+        | Event::ProcessBlocked { process, .. }
+        | Event::ProcessStopped { process } => process,
+        _ => return Some(0),
+    };
+    names.iter().position(|n| n == process).map(|i| i + 1)
+}
+
+fn is_state(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::BuildOutput { .. }
+            | Event::ProcessOutput { .. }
+            | Event::Error { .. }
+            | Event::Notice { .. }
+    )
+}
+
+fn line_bytes(event: &Event) -> usize {
+    let text = match event {
+        Event::BuildOutput { line, .. } | Event::ProcessOutput { line, .. } => line.len(),
+        _ => 64,
+    };
+    text + std::mem::size_of::<Kept>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Stream;
+
+    fn output(process: &str, line: String) -> Stamped {
+        Stamped::now(Event::ProcessOutput {
+            process: process.into(),
+            stream: Stream::Stdout,
+            line,
+        })
+    }
+
+    #[test]
+    fn keeps_the_scrollback_and_the_states_output_pushed_out() {
+        let mut history = History::new(&["web".into()], 3);
+        history.push(
+            &Stamped::now(Event::Watching {
+                paths: vec!["libs".into()],
+                dirs: 1,
+                ms: 1,
+            }),
+            None,
+        );
+        let started = Stamped::now(Event::ProcessStarted {
+            process: "web".into(),
+            pid: 9,
+            restarts: 0,
+            port: None,
+        });
+        history.push(&started, Some(started.to_json().into()));
+        for i in 0..10 {
+            history.push(&output("web", format!("line {i}")), None);
+        }
+        history.push(
+            &Stamped::now(Event::BuildStarted {
+                build: 1,
+                reason: crate::event::BuildReason::Startup,
+            }),
+            None,
+        );
+        let replay = history.replay();
+        assert_eq!(replay.len(), 6, "watching, started, 3 lines, build");
+        assert!(matches!(replay[0].event, Event::Watching { .. }));
+        assert!(matches!(
+            replay[1].event,
+            Event::ProcessStarted { pid: 9, .. }
+        ));
+        assert!(matches!(&replay[2].event, Event::ProcessOutput { line, .. } if line == "line 7"));
+        assert!(matches!(replay[5].event, Event::BuildStarted { .. }));
+        let json = history.replay_json();
+        assert_eq!(json.len(), 6);
+        assert_eq!(&*json[1], started.to_json(), "the line made once is kept");
+    }
+}

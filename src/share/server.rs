@@ -1,0 +1,225 @@
+//! The attach socket: a Unix socket in the state directory, mode 0600, for
+//! the user who runs devloop only (the peer's uid is checked too); nothing
+//! listens on a network port. Each viewer gets a task that writes its
+//! history and live queue, and one that reads its commands.
+
+use super::protocol::{self, MAX_LINE};
+use super::{Control, Joined};
+use crate::engine::Input;
+use crate::event::Command;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
+
+/// A viewer has this long to say `view` or `control`.
+const HELLO_WITHIN: Duration = Duration::from_secs(5);
+/// Bytes gathered into one write to a viewer.
+const WRITE_BATCH: usize = 64 * 1024;
+
+pub fn socket_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("attach.sock")
+}
+
+/// Removes the socket when devloop ends.
+pub struct SocketGuard {
+    path: PathBuf,
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Listens on the socket in `state_dir`; called with the workspace lock
+/// held, so a socket already there is a dead devloop's and is replaced.
+pub fn serve(
+    state_dir: &Path,
+    hub: mpsc::Sender<Control>,
+    inbox: mpsc::Sender<Input>,
+) -> Result<SocketGuard, String> {
+    let path = socket_path(state_dir);
+    let failed = |e: std::io::Error| format!("cannot serve attach on {}: {e}", path.display());
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(failed(e)),
+        _ => {}
+    }
+    let listener = UnixListener::bind(&path).map_err(failed)?;
+    let guard = SocketGuard { path: path.clone() };
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+    tokio::spawn(accept(listener, hub, inbox));
+    Ok(guard)
+}
+
+async fn accept(listener: UnixListener, hub: mpsc::Sender<Control>, inbox: mpsc::Sender<Input>) {
+    let me = rustix::process::geteuid().as_raw();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        // The mode keeps others out; the uid check holds even if it changes.
+        if stream.peer_cred().map(|c| c.uid()).ok() != Some(me) {
+            continue;
+        }
+        let (read, write) = stream.into_split();
+        tokio::spawn(viewer(read, write, hub.clone(), inbox.clone()));
+    }
+}
+
+async fn viewer(
+    read: OwnedReadHalf,
+    write: OwnedWriteHalf,
+    hub: mpsc::Sender<Control>,
+    inbox: mpsc::Sender<Input>,
+) {
+    let mut read = BufReader::new(read);
+    let mut first = Vec::new();
+    let hello = tokio::time::timeout(HELLO_WITHIN, read_line(&mut read, &mut first)).await;
+    let control = match (hello, first.trim_ascii()) {
+        (Ok(Ok(true)), b"control") => true,
+        (Ok(Ok(true)), b"view") => false,
+        _ => return,
+    };
+    let (reply, joined) = oneshot::channel();
+    if hub.send(Control::Join { reply }).await.is_err() {
+        return;
+    }
+    let Ok(joined) = joined.await else { return };
+    let id = joined.id;
+    let writer = tokio::spawn(write_viewer(write, joined));
+    let commands = read_commands(read, control, inbox);
+    tokio::pin!(commands);
+    tokio::select! {
+        _ = writer => {}
+        _ = &mut commands => {}
+    }
+    let _ = hub.send(Control::Leave(id)).await;
+}
+
+/// Reads one line of at most MAX_LINE bytes into `line`; false at the end.
+async fn read_line(
+    read: &mut BufReader<OwnedReadHalf>,
+    line: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    line.clear();
+    let mut limited = read.take(MAX_LINE as u64 + 1);
+    let count = limited.read_until(b'\n', line).await?;
+    Ok(count > 0)
+}
+
+/// A control viewer's lines become commands; anything else is ignored, so
+/// a viewer sending garbage changes nothing.
+async fn read_commands(
+    mut read: BufReader<OwnedReadHalf>,
+    control: bool,
+    inbox: mpsc::Sender<Input>,
+) {
+    let mut line = Vec::new();
+    while let Ok(true) = read_line(&mut read, &mut line).await {
+        let Ok(text) = std::str::from_utf8(&line) else {
+            continue;
+        };
+        if !control || line.len() > MAX_LINE {
+            continue;
+        }
+        if let Ok(mut command) = Command::parse_line(text) {
+            if let Command::Quit { reason } = &mut command {
+                *reason = "quit from an attached viewer".into();
+            }
+            if inbox.send(Input::Command(command)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The history, then the live queue, in batched writes. Dropped by the hub:
+/// a last line saying so, if the viewer still reads, then the end.
+async fn write_viewer(mut write: OwnedWriteHalf, joined: Joined) {
+    let Joined {
+        first,
+        mut live,
+        mut dropped,
+        ..
+    } = joined;
+    let mut hub_gone = false;
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    for line in first {
+        push(&mut batch, &line);
+        if batch.len() >= WRITE_BATCH
+            && !flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await
+        {
+            return said_dropped(write).await;
+        }
+    }
+    loop {
+        if !flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await {
+            return said_dropped(write).await;
+        }
+        let next = tokio::select! {
+            line = live.recv() => line,
+            result = &mut dropped, if !hub_gone => match result {
+                Ok(()) => return said_dropped(write).await,
+                Err(_) => { hub_gone = true; continue; }
+            },
+        };
+        let Some(line) = next else { break };
+        push(&mut batch, &line);
+        while batch.len() < WRITE_BATCH {
+            match live.try_recv() {
+                Ok(line) => push(&mut batch, &line),
+                Err(_) => break,
+            }
+        }
+    }
+    let _ = flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await;
+    let _ = write.shutdown().await;
+}
+
+fn push(batch: &mut Vec<u8>, line: &Arc<str>) {
+    batch.extend_from_slice(line.as_bytes());
+    batch.push(b'\n');
+}
+
+/// Writes the batch; false when the viewer was dropped meanwhile or the
+/// write failed.
+async fn flush(
+    write: &mut OwnedWriteHalf,
+    batch: &mut Vec<u8>,
+    dropped: &mut oneshot::Receiver<()>,
+    hub_gone: &mut bool,
+) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    let done = {
+        // One write future throughout: restarting it could repeat bytes.
+        let writing = write.write_all(batch);
+        tokio::pin!(writing);
+        loop {
+            tokio::select! {
+                result = &mut writing => break result.is_ok(),
+                result = &mut *dropped, if !*hub_gone => match result {
+                    Ok(()) => break false,
+                    Err(_) => *hub_gone = true,
+                },
+            }
+        }
+    };
+    batch.clear();
+    done
+}
+
+async fn said_dropped(mut write: OwnedWriteHalf) {
+    // A newline first: the last write may have stopped inside a line.
+    let note = format!("\n{}\n", protocol::DROPPED);
+    let _ = tokio::time::timeout(Duration::from_secs(1), write.write_all(note.as_bytes())).await;
+    let _ = write.shutdown().await;
+}

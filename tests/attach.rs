@@ -1,0 +1,166 @@
+//! `devloop attach --json` and `devloop status` against a real devloop, and
+//! viewers that misbehave: read-only commands, garbage, disconnects.
+
+mod common;
+
+use common::{Devloop, Workspace, config_with_build};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::process::Command;
+
+fn devloop(workspace: &Workspace, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devloop"));
+    command.args(args).arg("-c").arg(workspace.config());
+    command
+}
+
+fn socket(workspace: &Workspace) -> std::path::PathBuf {
+    workspace.path().join(".devloop/attach.sock")
+}
+
+/// A raw viewer: says `first`, then reads lines.
+struct Raw {
+    lines: BufReader<UnixStream>,
+    stream: UnixStream,
+}
+
+impl Raw {
+    fn connect(workspace: &Workspace, first: &str) -> Raw {
+        let mut stream = UnixStream::connect(socket(workspace)).expect("connect");
+        stream.write_all(first.as_bytes()).unwrap();
+        let lines = BufReader::new(stream.try_clone().unwrap());
+        Raw { lines, stream }
+    }
+
+    /// The next line that `matches`.
+    fn wait(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(self.lines.read_line(&mut line).unwrap() > 0, "closed");
+            if let Ok(value) = serde_json::from_str::<Value>(&line)
+                && matches(&value)
+            {
+                return value;
+            }
+        }
+    }
+}
+
+#[test]
+fn attach_and_status_with_nothing_running_say_so() {
+    let workspace = Workspace::new(&config_with_build("true"));
+    let out = devloop(&workspace, &["attach"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no devloop is running in"), "{stderr}");
+    let out = devloop(&workspace, &["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn attach_json_begins_with_the_history_then_streams_live() {
+    let processes = "[process.web]\ncommand = \"echo web-up; sleep 600\"\n";
+    let workspace = Workspace::new(&format!(
+        "{}\n{processes}",
+        config_with_build("echo compiled; mkdir -p tmp/out")
+    ));
+    let mut host = Devloop::start(&workspace);
+    host.wait_event("build_finished", &[("build", json!(1))]);
+    for build in 2..=5 {
+        host.send("b");
+        host.wait_event("build_finished", &[("build", json!(build))]);
+    }
+    host.seen_or_wait("process_output", &[("line", json!("web-up"))]);
+
+    let mut viewer = Devloop::spawn(devloop(&workspace, &["attach", "--json"]), &workspace);
+    viewer.wait_event("build_finished", &[("build", json!(5))]);
+    let started: Vec<&Value> = viewer.all("build_started");
+    let numbers: Vec<u64> = started
+        .iter()
+        .map(|e| e["build"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5], "the history, in order");
+    assert!(
+        viewer.seen.iter().all(|e| e["ts"].is_string()),
+        "only events"
+    );
+    assert!(viewer.position(|e| e["line"] == "web-up").is_some());
+    assert!(viewer.position(|e| e["line"] == "compiled").is_some());
+
+    host.send("b");
+    viewer.wait_event(
+        "build_started",
+        &[("build", json!(6)), ("reason", json!("manual"))],
+    );
+    viewer.wait_event("build_finished", &[("build", json!(6))]);
+
+    let out = devloop(&workspace, &["status", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["build"]["number"], 6);
+    assert_eq!(status["build"]["state"], "ok");
+    assert_eq!(status["processes"][0]["name"], "web");
+    assert_eq!(status["processes"][0]["state"], "ready");
+    assert!(status["processes"][0]["pid"].is_u64());
+    assert_eq!(status["viewers"], 1, "the attach --json viewer");
+
+    host.stop();
+    viewer.wait_event("shutdown", &[]);
+    assert!(viewer.wait_exit().success());
+    assert!(
+        !socket(&workspace).exists(),
+        "the socket is removed on exit"
+    );
+}
+
+#[test]
+fn viewers_that_misbehave_change_nothing_and_only_control_acts() {
+    let workspace = Workspace::new(&config_with_build("mkdir -p tmp/out"));
+    let mut host = Devloop::start(&workspace);
+    host.wait_event("build_finished", &[("build", json!(1))]);
+    let mode = std::fs::metadata(socket(&workspace)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+
+    let mut watcher = Raw::connect(&workspace, "view\n");
+    watcher.wait(|v| v["attach"] == "live");
+
+    // Garbage before and instead of a hello, and a line far too long.
+    for junk in [
+        &b"\xff\xfe\x00garbage\n"[..],
+        &[b'x'; 20_000][..],
+        b"control\n\xff\n",
+    ] {
+        let mut stream = UnixStream::connect(socket(&workspace)).unwrap();
+        let _ = stream.write_all(junk);
+        drop(stream);
+    }
+    // A read-only viewer asking to build and to quit: both ignored.
+    let mut read_only = Raw::connect(&workspace, "view\n");
+    read_only.wait(|v| v["attach"] == "live");
+    read_only.stream.write_all(b"b\nq\n").unwrap();
+    drop(read_only);
+    // Its lines were read before it counted as gone.
+    watcher.wait(|v| v["attach"] == "viewers" && v["count"] == 1);
+
+    let mut control = Raw::connect(&workspace, "control\n");
+    control.wait(|v| v["attach"] == "live");
+    control.stream.write_all(b"b\n").unwrap();
+    let started = host.wait_event("build_started", &[("reason", json!("manual"))]);
+    assert_eq!(started["build"], 2, "the read-only viewer built nothing");
+    host.wait_event("build_finished", &[("build", json!(2))]);
+    assert!(
+        host.all("shutdown").is_empty(),
+        "the read-only q was ignored"
+    );
+    assert!(host.all("error").is_empty(), "garbage is not even reported");
+
+    control.stream.write_all(b"q\n").unwrap();
+    host.wait_event(
+        "shutdown",
+        &[("reason", json!("quit from an attached viewer"))],
+    );
+    assert!(host.wait_exit().success());
+}
