@@ -403,11 +403,16 @@ impl Compiler {
         at_done: Marks,
     ) -> Staging {
         let taps = self.taps.clone();
-        let settle = super::presets::settle(self.warm.preset);
+        let mut settle = super::presets::settle(self.warm.preset);
+        if self.tries > 1 {
+            settle = settle.max(QUIET_WAIT);
+        }
         tokio::task::spawn_blocking(move || {
-            // Lines printed meanwhile still drop it: the quiet check counts from done.
-            std::thread::sleep(settle);
             let build = outcome.id;
+            // Left alone a moment first (lines printed meanwhile still drop
+            // it: the quiet check counts from done), and seen to be.
+            let settled = (!settle.is_zero()).then(|| quiet::fingerprint(&spec.output));
+            std::thread::sleep(settle);
             let loud = std::cell::Cell::new(false);
             let before = quiet::fingerprint(&spec.output);
             let quiet = || {
@@ -425,6 +430,12 @@ impl Compiler {
                     Ok(())
                 }
             };
+            if settled.is_some_and(|settled| settled != before) {
+                let reason = format!(
+                    "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
+                );
+                return (outcome, Err(reason), true);
+            }
             let result = promote_checked(&spec, &quiet).map_err(|e| e.to_string());
             let loud = result.is_err() && loud.get();
             (outcome, result, loud)
