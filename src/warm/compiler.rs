@@ -42,7 +42,27 @@ enum End {
     Exited(Option<i32>),
 }
 
-type Staging = JoinHandle<(BuildOutcome, Result<crate::promote::Promotion, String>)>;
+/// A staged cycle: its outcome, the promotion, and whether it was dropped
+/// because the compiler was not quiet.
+type Staging = JoinHandle<(
+    BuildOutcome,
+    Result<crate::promote::Promotion, String>,
+    bool,
+)>;
+
+/// How long the output must stay quiet before a dropped promotion is tried
+/// again, and how many times: nx's `@nx/js:tsc` rewrites package.json just
+/// after tsc's done line, and then no cycle follows to promote the edit.
+const QUIET_WAIT: Duration = Duration::from_millis(100);
+const QUIET_TRIES: u32 = 20;
+
+/// A cycle whose promotion was dropped, waiting for the output to go quiet.
+struct Held {
+    outcome: BuildOutcome,
+    reason: String,
+    tries: u32,
+    at: Instant,
+}
 
 struct Compiler {
     ctx: Context,
@@ -56,6 +76,9 @@ struct Compiler {
     /// Ended cycles waiting for the one being staged, in order, with the
     /// output's marks when they ended.
     queue: VecDeque<(BuildOutcome, Marks)>,
+    /// Tries of the cycle being staged (1 for its first).
+    tries: u32,
+    held: Option<Held>,
 }
 
 /// Runs the compiler until told to stop; then its group is gone.
@@ -71,6 +94,8 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
         marks: [0, 0],
         staging: None,
         queue: VecDeque::new(),
+        tries: 1,
+        held: None,
     };
     let mut backoff = Backoff::default();
     let mut reason = BuildReason::Startup;
@@ -177,10 +202,14 @@ impl Compiler {
                 staged = async { self.staging.as_mut().expect("staging").await }, if self.staging.is_some() => {
                     self.staging = None;
                     match staged {
-                        Ok((outcome, promotion)) => self.done(outcome, Some(promotion)).await,
+                        Ok((outcome, Err(reason), true)) => self.hold(outcome, reason).await,
+                        Ok((outcome, promotion, _)) => self.done(outcome, Some(promotion)).await,
                         Err(e) => self.emit(Event::Error { message: format!("the promotion stopped unexpectedly: {e}") }).await,
                     }
                     self.next_in_queue().await;
+                }
+                _ = sleep_until(self.held.as_ref().map_or_else(Instant::now, |h| h.at)), if self.held.is_some() => {
+                    self.retry().await;
                 }
                 exit = child.wait() => break End::Exited(exit.ok().and_then(|s| s.code())),
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
@@ -307,6 +336,8 @@ impl Compiler {
 
     /// An ended cycle: reported in order, a good one after its promotion.
     async fn push(&mut self, outcome: BuildOutcome) {
+        // A newer cycle ended: it promotes instead of the held one.
+        self.drop_held().await;
         self.queue.push_back((outcome, self.marks));
         if self.staging.is_none() {
             self.next_in_queue().await;
@@ -318,11 +349,49 @@ impl Compiler {
             let spec = promote_spec(&self.ctx.config);
             match spec {
                 Some(spec) if outcome.status == BuildStatus::Ok => {
+                    self.tries = 1;
                     self.staging = Some(self.stage(spec, outcome, marks));
                     return;
                 }
                 _ => self.done(outcome, None).await,
             }
+        }
+    }
+
+    /// A promotion dropped because the output was not quiet: tried again
+    /// once it has been quiet a moment, unless a newer cycle is on its way.
+    async fn hold(&mut self, outcome: BuildOutcome, reason: String) {
+        let tries = self.tries;
+        if tries >= QUIET_TRIES || !self.queue.is_empty() || self.cycles.is_open() {
+            return self.done(outcome, Some(Err(reason))).await;
+        }
+        let at = Instant::now() + QUIET_WAIT;
+        self.held = Some(Held {
+            outcome,
+            reason,
+            tries,
+            at,
+        });
+    }
+
+    async fn retry(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let spec = promote_spec(&self.ctx.config);
+        match spec {
+            Some(spec) if self.queue.is_empty() && !self.cycles.is_open() => {
+                self.tries = held.tries + 1;
+                // Quiet from the last line taken in: a newer one drops it again.
+                self.staging = Some(self.stage(spec, held.outcome, self.marks));
+            }
+            _ => self.done(held.outcome, Some(Err(held.reason))).await,
+        }
+    }
+
+    async fn drop_held(&mut self) {
+        if let Some(held) = self.held.take() {
+            self.done(held.outcome, Some(Err(held.reason))).await;
         }
     }
 
@@ -334,15 +403,26 @@ impl Compiler {
         at_done: Marks,
     ) -> Staging {
         let taps = self.taps.clone();
+        let mut settle = super::presets::settle(self.warm.preset);
+        if self.tries > 1 {
+            settle = settle.max(QUIET_WAIT);
+        }
         tokio::task::spawn_blocking(move || {
             let build = outcome.id;
+            // Left alone a moment first (lines printed meanwhile still drop
+            // it: the quiet check counts from done), and seen to be.
+            let settled = (!settle.is_zero()).then(|| quiet::fingerprint(&spec.output));
+            std::thread::sleep(settle);
+            let loud = std::cell::Cell::new(false);
             let before = quiet::fingerprint(&spec.output);
             let quiet = || {
                 if !taps.quiet_since(at_done) {
+                    loud.set(true);
                     Err(format!(
                         "the compiler printed again while build {build} was being staged: not promoted, the next cycle will be"
                     ))
                 } else if quiet::fingerprint(&spec.output) != before {
+                    loud.set(true);
                     Err(format!(
                         "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
                     ))
@@ -350,18 +430,26 @@ impl Compiler {
                     Ok(())
                 }
             };
+            if settled.is_some_and(|settled| settled != before) {
+                let reason = format!(
+                    "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
+                );
+                return (outcome, Err(reason), true);
+            }
             let result = promote_checked(&spec, &quiet).map_err(|e| e.to_string());
-            (outcome, result)
+            let loud = result.is_err() && loud.get();
+            (outcome, result, loud)
         })
     }
 
     /// Waits for the promotion under way and reports what waited for it.
     async fn settle(&mut self) {
         if let Some(staging) = self.staging.take()
-            && let Ok((outcome, promotion)) = staging.await
+            && let Ok((outcome, promotion, _)) = staging.await
         {
             self.done(outcome, Some(promotion)).await;
         }
+        self.drop_held().await;
         while let Some((outcome, _)) = self.queue.pop_front() {
             self.done(outcome, None).await;
         }

@@ -153,6 +153,11 @@ impl Cycles {
         None
     }
 
+    /// A cycle is open: its `done` will promote.
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
     /// When the open cycle or an uncovered change becomes a stuck build.
     pub fn deadline(&self) -> Option<Instant> {
         let open = self.open.as_ref().map(|o| o.started);

@@ -53,6 +53,17 @@ pub const PRESETS: &[Preset] = &[
     },
 ];
 
+/// How long the output must be left alone after a cycle's `done` before it
+/// is staged: nx's `@nx/js:tsc` writes each lib's package.json a few
+/// milliseconds after tsc's done line, silently, and a cycle promoted
+/// without it breaks `require` of the lib (Node caches the miss).
+pub fn settle(preset: Option<&str>) -> std::time::Duration {
+    match preset {
+        Some("nx @nx/js:tsc --watch") => std::time::Duration::from_millis(100),
+        _ => std::time::Duration::ZERO,
+    }
+}
+
 /// Compiles a done/failed regex. Classes are ASCII (`\d`, `\w`): no
 /// Unicode tables are linked in, and the lines matched are ASCII where it counts.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
