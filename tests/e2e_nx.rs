@@ -10,12 +10,14 @@
 //! cannot be found.
 
 mod common;
+#[path = "common/npm.rs"]
+mod npm;
 
 use common::{Devloop, wait_until};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,7 +57,8 @@ fn nx_builds_under_devloop_never_break_a_reader_of_dist_libs_and_the_naive_loop_
     };
     eprintln!("e2e_nx: node {}, npm {}", version(&node), version(&npm));
 
-    let node_modules = installed_packages(&npm);
+    let node_modules =
+        npm::installed(Path::new(FIXTURE), "e2e-nx-cache", "nx").expect("node and npm were found");
     let installed = started.elapsed();
     eprintln!(
         "e2e_nx: packages ready in {installed:.1?} at {}",
@@ -516,75 +519,6 @@ fn processes_in(root: &Path) -> Vec<u32> {
                 && common::alive(*pid)
         })
         .collect()
-}
-
-// --------------------------------------------------------------- packages --
-
-/// The fixture's packages, installed by npm once per version of
-/// package.json and package-lock.json into `target/tmp/e2e-nx-cache/<hash>`;
-/// returns its `node_modules`.
-fn installed_packages(npm: &Path) -> PathBuf {
-    let manifest = std::fs::read(Path::new(FIXTURE).join("package.json")).expect("package.json");
-    let lock = std::fs::read(Path::new(FIXTURE).join("package-lock.json")).expect("lockfile");
-    let key = format!("{:016x}", fnv1a(&[&manifest, &lock]));
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-nx-cache");
-    let done = cache.join(&key);
-    let node_modules = done.join("node_modules");
-    if node_modules.join(".bin/nx").exists() {
-        return node_modules;
-    }
-
-    // Install beside it and rename into place, so that a run interrupted
-    // half-way, or two runs at once, never leave a partial cache behind.
-    let staging = cache.join(format!("{key}.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).expect("create the npm cache directory");
-    std::fs::write(staging.join("package.json"), &manifest).expect("write package.json");
-    std::fs::write(staging.join("package-lock.json"), &lock).expect("write package-lock.json");
-    eprintln!(
-        "e2e_nx: npm install into {} (once per package.json)",
-        staging.display()
-    );
-    let started = Instant::now();
-    // `npm install`, not `npm ci`: the lockfile pins every version, but it
-    // lists only the platform packages of nx the registry had when it was
-    // made (one per platform, all optional), and `npm ci` refuses a lockfile
-    // without the others.
-    let output = Command::new(npm)
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&staging)
-        .env("npm_config_update_notifier", "false")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run npm install");
-    assert!(
-        output.status.success(),
-        "npm install failed in {}: {}",
-        staging.display(),
-        shown(&output)
-    );
-    eprintln!("e2e_nx: npm install took {:.1?}", started.elapsed());
-    if std::fs::rename(&staging, &done).is_err() {
-        // Another run finished first: use its copy.
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    assert!(
-        node_modules.join(".bin/nx").exists(),
-        "npm install did not install nx into {}",
-        node_modules.display()
-    );
-    node_modules
-}
-
-fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
-    for part in parts {
-        for byte in part.iter().chain(b"\0") {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
 }
 
 fn fixture_version(package: &str) -> String {

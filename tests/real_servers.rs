@@ -8,6 +8,8 @@
 //! connection. `REAL_SERVERS=vite,tsx` runs a subset. Skips (and passes) only when node or npm cannot be found.
 
 mod common;
+#[path = "common/npm.rs"]
+mod npm;
 mod servers;
 
 use servers::{Case, EDITS, Figures, installed, median, run_case};
