@@ -1,13 +1,16 @@
 //! Making the staged tree an exact copy of the build output: walk the output,
 //! create directories and symlinks in order, then copy the files on a few
-//! threads. Each file is a new inode (reflink, else `copy_file_range`, else
-//! read/write), never a hard link, so a build that later rewrites a file in
-//! place cannot change what the running apps import.
+//! threads (reflink, else `copy_file_range`, else read/write), never as a
+//! hard link, so a build that later rewrites a file in place cannot change
+//! what the running apps import.
 //!
 //! The destination may be a recycled old generation: entries the
-//! output lacks are deleted, and a file whose bytes already match is kept
+//! output lacks are deleted, a file whose bytes already match is kept
 //! (only its mode and times are set), which saves most of the cost of a
-//! rebuild that changed few files.
+//! rebuild that changed few files, and a file whose bytes differ is written
+//! over in place, which saves the inode a new file would cost (most of the
+//! cost of a rebuild that changed everything). Native code and executables
+//! get a new inode instead: a running process may map them.
 
 use std::collections::HashMap;
 use std::fs::{self, File, FileType};
@@ -318,12 +321,19 @@ fn copy_one(job: &FileJob, bufs: &mut data::Buffers) -> Result<(bool, bool), Pro
         let dst = File::open(&job.dst).map_err(io_err("open", &job.dst))?;
         data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
     } else {
-        if job.existing {
-            // New bytes get a new inode: an old process may still map the old one.
-            fs::remove_file(&job.dst).map_err(io_err("remove", &job.dst))?;
-        }
-        let dst = data::create(&job.dst, job.meta.mode()).map_err(io_err("create", &job.dst))?;
+        let dst = match job.existing.then(|| data::rewrite(&job.dst)).flatten() {
+            Some(dst) => dst,
+            None => {
+                if job.existing {
+                    fs::remove_file(&job.dst).map_err(io_err("remove", &job.dst))?;
+                }
+                data::create(&job.dst, job.meta.mode()).map_err(io_err("create", &job.dst))?
+            }
+        };
         data::copy_data(&mut src, &dst, job.meta.len(), bufs)
+            .map_err(io_err("copy into", &job.dst))?;
+        // Written over in place: cut what the old, longer bytes left behind.
+        dst.set_len(job.meta.len())
             .map_err(io_err("copy into", &job.dst))?;
         data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
     }
