@@ -2,6 +2,8 @@
 //! and its JSON events read line by line.
 #![allow(dead_code)]
 
+pub mod tiny_queue;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
