@@ -87,7 +87,7 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
         return;
     };
     let mut compiler = Compiler {
-        cycles: Cycles::new(ctx.config.build.timeout),
+        cycles: Cycles::new(ctx.config.build.timeout).only_start_opens(warm.only_start_opens),
         ctx,
         warm,
         taps: Arc::default(),
@@ -158,11 +158,11 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
 impl Compiler {
     async fn run_once(&mut self, rx: &mut mpsc::Receiver<ToWarm>) -> End {
         let config = self.ctx.config.clone();
-        let mut child = match spawn(&mut shell(
-            &config.build.command,
-            &config.root,
-            &config.root,
-        )) {
+        let mut command = shell(&config.build.command, &config.root, &config.root);
+        // An open stdin: `esbuild --watch` stops when stdin closes (and so
+        // stops by itself when a killed devloop's end of the pipe closes).
+        command.stdin(std::process::Stdio::piped());
+        let mut child = match spawn(&mut command) {
             Ok(child) => child,
             Err(e) => {
                 let message = format!(
@@ -174,6 +174,7 @@ impl Compiler {
             }
         };
         let pgid = child.id().unwrap_or(0);
+        let stdin = child.stdin.take();
         let mut records = Records::new(&config.state_dir(), BUILD_FILE);
         if let Some(record) = record_of(pgid, Signal::TERM, STOP_GRACE, "build") {
             records.add(record);
@@ -219,6 +220,7 @@ impl Compiler {
             }
         };
         terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
+        drop(stdin);
         records.clear();
         // What it printed last, up to a moment for a pipe held elsewhere.
         while let Ok(Some(line)) =
@@ -227,15 +229,22 @@ impl Compiler {
             self.line(line).await;
         }
         if let Some(build) = self.cycles.interrupted() {
-            let status = match end {
-                End::Exited(_) => BuildStatus::Failed,
-                _ => BuildStatus::Cancelled,
+            let (status, failure) = match end {
+                End::Exited(code) => (
+                    BuildStatus::Failed,
+                    Some(match code {
+                        Some(code) => format!("the compiler exited with code {code} mid-cycle"),
+                        None => "the compiler was killed by a signal mid-cycle".to_string(),
+                    }),
+                ),
+                _ => (BuildStatus::Cancelled, None),
             };
             self.push(BuildOutcome {
                 id: build,
                 status,
                 exit_code: None,
                 ms: 0,
+                failure,
             })
             .await;
         }
@@ -300,6 +309,7 @@ impl Compiler {
                 status,
                 exit_code: None,
                 ms: ended.ms,
+                failure: ended.failure,
             };
             self.push(outcome).await;
         }
@@ -329,6 +339,7 @@ impl Compiler {
                 status: BuildStatus::Timeout,
                 exit_code: None,
                 ms: self.ctx.config.build.timeout.as_millis() as u64,
+                failure: None,
             };
             self.push(outcome).await;
         }

@@ -59,6 +59,10 @@ pub struct Cycles {
     /// A change no cycle has covered: its newest file time and its arrival.
     pending: Option<(SystemTime, Instant)>,
     reason: BuildReason,
+    /// Only start lines open cycles once the compiler's first one opened.
+    only_start_opens: bool,
+    /// The compiler (re)started and no cycle has opened since.
+    fresh: bool,
 }
 
 impl Cycles {
@@ -70,16 +74,27 @@ impl Cycles {
             last_first_line: None,
             pending: None,
             reason: BuildReason::Startup,
+            only_start_opens: false,
+            fresh: true,
         }
+    }
+
+    /// Lines outside a cycle open one only if they match `start` (once the
+    /// compiler's first cycle opened: its first lines may come before any).
+    pub fn only_start_opens(mut self, yes: bool) -> Cycles {
+        self.only_start_opens = yes;
+        self
     }
 
     /// The compiler starts (again): its first cycle is a startup (or manual) one.
     pub fn starting(&mut self, reason: BuildReason) {
         self.reason = reason;
+        self.fresh = true;
     }
 
     fn open(&mut self, now: Instant, first_line: Option<SystemTime>) -> (u64, BuildReason) {
         self.last_build += 1;
+        self.fresh = false;
         let reason = std::mem::replace(&mut self.reason, BuildReason::Change);
         self.open = Some(Open {
             build: self.last_build,
@@ -105,6 +120,11 @@ impl Cycles {
             }
             // Blank lines between cycles open nothing.
             None if line.trim().is_empty() => return step,
+            // Between cycles: shown with the last one, opening nothing.
+            None if self.only_start_opens && !self.fresh && !start => {
+                step.build = self.last_build;
+                return step;
+            }
             None => step.opened = Some(self.open(now, Some(wall))),
         }
         let open = self.open.as_mut().expect("a cycle is open");
@@ -276,6 +296,42 @@ mod tests {
             "beta: Found 0 errors. Watching for file changes.",
         );
         assert_eq!(step.ended.map(|e| e.build), Some(1));
+    }
+
+    #[test]
+    fn with_only_start_opening_what_follows_a_cycle_opens_none() {
+        let mut c = Cycles::new(600 * SEC).only_start_opens(true);
+        let clock = Clock::new();
+        assert_eq!(
+            feed(&mut c, &clock, "CLI tsup v8").opened.map(|o| o.0),
+            Some(1)
+        );
+        feed(&mut c, &clock, "Starting");
+        assert!(feed(&mut c, &clock, "Watching").ended.is_some());
+        let step = feed(&mut c, &clock, "CLI Watching for changes");
+        assert_eq!((step.opened, step.build), (None, 1), "shown with build 1");
+        assert_eq!(
+            feed(&mut c, &clock, "Starting").opened.map(|o| o.0),
+            Some(2)
+        );
+        feed(&mut c, &clock, "a.ts(1,1): error TS1005");
+        assert!(
+            feed(&mut c, &clock, "Watching")
+                .ended
+                .unwrap()
+                .failure
+                .is_some()
+        );
+        let step = feed(&mut c, &clock, "    at a stack trace");
+        assert_eq!((step.opened, step.build), (None, 2), "no cycle opens");
+        assert_eq!(c.deadline(), None, "nothing is left open to get stuck");
+        c.starting(BuildReason::Manual);
+        let step = feed(&mut c, &clock, "CLI tsup v8");
+        assert_eq!(
+            step.opened,
+            Some((3, BuildReason::Manual)),
+            "a restart's first line opens"
+        );
     }
 
     #[test]
