@@ -418,6 +418,23 @@ fn a_build_script_of_a_known_compiler_is_offered_its_warm_build_and_check_names_
         );
     }
 
+    // One lib built by its own script: the compiler runs in its folder.
+    let one_lib = workspace();
+    one_lib.write(
+        "package.json",
+        r#"{ "name": "acme", "workspaces": ["libs/*"] }"#,
+    );
+    one_lib.write(
+        "libs/a/package.json",
+        r#"{ "name": "a", "scripts": { "build": "vite build" } }"#,
+    );
+    assert_exit(&init(&one_lib, &[]), 0);
+    let file = one_lib.read("watch.toml");
+    assert!(
+        file.contains("# command = \"cd libs/a && vite build --watch\""),
+        "{file}"
+    );
+
     // Not one call of a compiler: no offer.
     let workspace = workspace();
     workspace.write(
