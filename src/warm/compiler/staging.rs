@@ -26,6 +26,8 @@ pub(super) type Staging = JoinHandle<(
 /// after tsc's done line, and then no cycle follows to promote the edit.
 const QUIET_WAIT: Duration = Duration::from_millis(100);
 const QUIET_TRIES: u32 = 20;
+/// How many settle waits a staging gives writes that go on after done.
+const SETTLE_ROUNDS: u32 = 5;
 
 /// A cycle whose promotion was dropped, waiting for the output to go quiet.
 pub(super) struct Held {
@@ -111,12 +113,22 @@ impl Compiler {
         }
         tokio::task::spawn_blocking(move || {
             let build = outcome.id;
-            // Left alone a moment first (lines printed meanwhile still drop
-            // it: the quiet check counts from done), and seen to be.
-            let settled = (!settle.is_zero()).then(|| quiet::fingerprint(&spec.output));
-            std::thread::sleep(settle);
+            // Left alone `settle` since the last write seen, a few writes at
+            // most (lines printed meanwhile still drop it: the quiet check
+            // counts from done). nx writes package.json once, just after
+            // done: waiting here costs one settle, not a drop and a retry.
+            let mut before = quiet::fingerprint(&spec.output);
+            let mut settled = settle.is_zero();
+            for _ in 0..SETTLE_ROUNDS {
+                if settled {
+                    break;
+                }
+                std::thread::sleep(settle);
+                let now = quiet::fingerprint(&spec.output);
+                settled = now == before;
+                before = now;
+            }
             let loud = std::cell::Cell::new(false);
-            let before = quiet::fingerprint(&spec.output);
             let quiet = || {
                 if !taps.quiet_since(at_done) {
                     loud.set(true);
@@ -132,7 +144,7 @@ impl Compiler {
                     Ok(())
                 }
             };
-            if settled.is_some_and(|settled| settled != before) {
+            if !settled {
                 let reason = format!(
                     "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
                 );
