@@ -42,11 +42,32 @@ fn save(ws: &Workspace, edit: &str) {
     );
 }
 
+/// A tool under test: its command, the preset `check` must name, and the
+/// files of lib `a` each cycle writes (tsup: one per format).
+struct Tool {
+    command: &'static str,
+    preset: &'static str,
+    files: &'static [&'static str],
+}
+
+/// Whether every file the tool writes was promoted with `edit`.
+fn has(ws: &Workspace, tool: &Tool, edit: &str) -> bool {
+    tool.files
+        .iter()
+        .all(|f| ws.read(&format!("dist/libs/a/{f}")).contains(&marker(edit)))
+}
+
 /// Waits until a promotion puts `edit` in place; the time it took.
-fn wait_promoted(devloop: &mut Devloop, ws: &Workspace, edit: &str, since: Instant) -> Duration {
+fn wait_promoted(
+    devloop: &mut Devloop,
+    ws: &Workspace,
+    tool: &Tool,
+    edit: &str,
+    since: Instant,
+) -> Duration {
     loop {
         devloop.wait_for_within(CYCLE_WAIT, "promoted", |e| e["event"] == "promoted");
-        if ws.read("dist/libs/a/index.js").contains(&marker(edit)) {
+        if has(ws, tool, edit) {
             return since.elapsed();
         }
     }
@@ -69,7 +90,10 @@ fn first_edit(devloop: &mut Devloop, ws: &Workspace) {
 }
 
 /// The whole scenario for one tool; `preset` is the name `check` must give.
-fn promotes_each_cycle_and_fails_a_broken_one(command: &str, preset: &str) {
+fn promotes_each_cycle_and_fails_a_broken_one(tool: Tool) {
+    let Tool {
+        command, preset, ..
+    } = tool;
     let Some(node_modules) = npm::installed(Path::new(FIXTURE), "warm-tools-cache", "vite") else {
         return;
     };
@@ -85,18 +109,18 @@ fn promotes_each_cycle_and_fails_a_broken_one(command: &str, preset: &str) {
     );
 
     let mut devloop = Devloop::start(&ws);
-    wait_promoted(&mut devloop, &ws, "0", Instant::now());
+    wait_promoted(&mut devloop, &ws, &tool, "0", Instant::now());
     let compiler = descendants(devloop.pid());
     assert!(!compiler.is_empty(), "{preset} runs under devloop");
 
     let mut took = Vec::new();
     first_edit(&mut devloop, &ws);
-    wait_promoted(&mut devloop, &ws, "1", Instant::now());
+    wait_promoted(&mut devloop, &ws, &tool, "1", Instant::now());
     let before = devloop.all("build_started").len();
     for i in 2..=EDITS + 1 {
         let saved = Instant::now();
         save(&ws, &i.to_string());
-        took.push(wait_promoted(&mut devloop, &ws, &i.to_string(), saved).as_millis());
+        took.push(wait_promoted(&mut devloop, &ws, &tool, &i.to_string(), saved).as_millis());
     }
     took.sort();
     eprintln!("{preset}: {EDITS} edits, save -> promoted (ms, sorted): {took:?}");
@@ -123,14 +147,13 @@ fn promotes_each_cycle_and_fails_a_broken_one(command: &str, preset: &str) {
         "nothing promoted"
     );
     assert!(
-        ws.read("dist/libs/a/index.js")
-            .contains(&marker(&(EDITS + 1).to_string())),
+        has(&ws, &tool, &(EDITS + 1).to_string()),
         "the last good cycle stays"
     );
 
     // The fix promotes.
     save(&ws, "fix");
-    wait_promoted(&mut devloop, &ws, "fix", Instant::now());
+    wait_promoted(&mut devloop, &ws, &tool, "fix", Instant::now());
     assert!(
         devloop.all("error").is_empty(),
         "no stuck cycle, no restart: {}",
@@ -146,22 +169,29 @@ fn promotes_each_cycle_and_fails_a_broken_one(command: &str, preset: &str) {
 
 #[test]
 fn esbuild_watch() {
-    promotes_each_cycle_and_fails_a_broken_one(
-        "esbuild libs/a/src/index.ts --bundle --platform=node --format=cjs --outfile=tmp/out/a/index.js --watch",
-        "esbuild --watch",
-    );
+    promotes_each_cycle_and_fails_a_broken_one(Tool {
+        command: "esbuild libs/a/src/index.ts --bundle --platform=node --format=cjs --outfile=tmp/out/a/index.js --watch",
+        preset: "esbuild --watch",
+        files: &["index.js"],
+    });
 }
 
 #[test]
 fn tsup_watch() {
     // tsup watches "." unless told: the promote target would rebuild it.
-    promotes_each_cycle_and_fails_a_broken_one(
-        "tsup libs/a/src/index.ts --format cjs --out-dir tmp/out/a --watch libs",
-        "tsup --watch",
-    );
+    // Two formats: a cycle ends at the second's done.
+    promotes_each_cycle_and_fails_a_broken_one(Tool {
+        command: "tsup libs/a/src/index.ts --format cjs,esm --out-dir tmp/out/a --watch libs",
+        preset: "tsup --watch",
+        files: &["index.js", "index.mjs"],
+    });
 }
 
 #[test]
 fn vite_build_watch() {
-    promotes_each_cycle_and_fails_a_broken_one("vite build --watch", "vite build --watch");
+    promotes_each_cycle_and_fails_a_broken_one(Tool {
+        command: "vite build --watch",
+        preset: "vite build --watch",
+        files: &["index.js"],
+    });
 }
