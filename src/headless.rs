@@ -110,15 +110,20 @@ pub fn describe(event: &Event) -> (&str, String) {
             status,
             exit_code,
             ms,
+            failure,
         } => {
             let took = format_duration(Duration::from_millis(*ms));
             match status {
                 BuildStatus::Ok => format!("build #{build} ok in {took}"),
-                BuildStatus::Failed => match exit_code {
-                    Some(code) => {
+                BuildStatus::Failed => match (exit_code, failure) {
+                    (Some(code), _) => {
                         format!("build #{build} failed with exit code {code} after {took}")
                     }
-                    None => format!("build #{build} failed (killed by a signal) after {took}"),
+                    // A warm cycle: the compiler is still running.
+                    (None, Some(line)) => format!("build #{build} failed: {line}"),
+                    (None, None) => {
+                        format!("build #{build} failed (killed by a signal) after {took}")
+                    }
                 },
                 BuildStatus::Cancelled => format!("build #{build} cancelled after {took}"),
                 BuildStatus::Timeout => format!("build #{build} timed out after {took}"),
@@ -393,6 +398,27 @@ mod tests {
         });
         assert!(!render_line(&stamped, false, 7).contains('\x1b'));
         assert!(render_line(&stamped, true, 7).contains("\x1b[31m"));
+    }
+
+    #[test]
+    fn a_failed_warm_cycle_says_its_line_not_a_signal() {
+        let finished = |exit_code, failure: Option<&str>| {
+            let event = Event::BuildFinished {
+                build: 7,
+                status: BuildStatus::Failed,
+                exit_code,
+                ms: 1200,
+                failure: failure.map(str::to_string),
+            };
+            render_line(&Stamped::now(event), false, 7)
+        };
+        let warm = finished(None, Some("a.ts(1,7): error TS2322: no"));
+        assert!(
+            warm.ends_with("| build #7 failed: a.ts(1,7): error TS2322: no"),
+            "{warm}"
+        );
+        assert!(finished(None, None).contains("killed by a signal"));
+        assert!(finished(Some(2), None).contains("exit code 2"));
     }
 
     async fn commands_of(bytes: Vec<u8>) -> (Vec<Command>, usize) {

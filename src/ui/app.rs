@@ -218,6 +218,7 @@ impl App {
                 status,
                 exit_code,
                 ms,
+                ..
             } => {
                 self.build.number = *build;
                 self.build.state = BuildState::Finished {
