@@ -13,21 +13,22 @@
 //! get a new inode instead: a running process may map them.
 
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fs::{self, File, FileType};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+use rustix::fs::{Mode, OFlags};
 
 use super::layout::MARKER;
 use super::{PromoteError, io_err};
 
 mod data;
+mod one;
 
 /// What a copy did, for the `promoted` event.
 #[derive(Debug, Default, Clone)]
@@ -260,7 +261,7 @@ fn copy_files(jobs: &[FileJob]) -> Result<CopyStats, PromoteError> {
             let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
                 break;
             };
-            match copy_one(job, &mut bufs) {
+            match one::copy_one(job, &mut bufs) {
                 Ok((reused, changed)) => {
                     stats.files += 1;
                     stats.bytes += job.meta.len();
@@ -297,99 +298,6 @@ fn copy_files(jobs: &[FileJob]) -> Result<CopyStats, PromoteError> {
         total.changed.extend(s.changed);
     }
     Ok(total)
-}
-
-/// Copies one file; returns whether a recycled copy already matched, and
-/// whether its bytes differ from the previous generation's.
-fn copy_one(job: &FileJob, bufs: &mut data::Buffers) -> Result<(bool, bool), PromoteError> {
-    let quick = job
-        .existing
-        .then(|| quick_same(job.dst_dir.as_deref(), &job.dst, &job.name, &job.meta))
-        .flatten();
-    // Same bytes, mode and times already: nothing to write at all, and in
-    // the usual case (unchanged since the previous generation) nothing to read.
-    let done = quick
-        .as_ref()
-        .is_some_and(|mode| mode & 0o7777 == job.meta.mode() & 0o7777);
-    if done && job.prev.as_ref().is_some_and(|p| same_as_prev(job, p)) {
-        return Ok((true, false));
-    }
-    let mut src = File::open(&job.src).map_err(io_err("open", &job.src))?;
-    if done {
-        return Ok((true, changed_since_prev(job, &mut src, bufs)?));
-    }
-    let reused = quick.is_some()
-        || job.existing && {
-            let same = data::same_content(&mut src, &job.dst, job.meta.len(), bufs)
-                .map_err(io_err("compare with", &job.dst))?
-                .is_some();
-            rewind(&mut src, &job.src)?;
-            same
-        };
-    if reused {
-        let dst = File::open(&job.dst).map_err(io_err("open", &job.dst))?;
-        data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
-    } else {
-        let dst = match job.existing.then(|| data::rewrite(&job.dst)).flatten() {
-            Some(dst) => dst,
-            None => {
-                if job.existing {
-                    fs::remove_file(&job.dst).map_err(io_err("remove", &job.dst))?;
-                }
-                data::create(&job.dst, job.meta.mode()).map_err(io_err("create", &job.dst))?
-            }
-        };
-        data::copy_data(&mut src, &dst, job.meta.len(), bufs)
-            .map_err(io_err("copy into", &job.dst))?;
-        // Written over in place: cut what the old, longer bytes left behind.
-        dst.set_len(job.meta.len())
-            .map_err(io_err("copy into", &job.dst))?;
-        data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
-    }
-    Ok((reused, changed_since_prev(job, &mut src, bufs)?))
-}
-
-/// Whether the file's bytes differ from the previous generation's.
-fn changed_since_prev(
-    job: &FileJob,
-    src: &mut File,
-    bufs: &mut data::Buffers,
-) -> Result<bool, PromoteError> {
-    Ok(match &job.prev {
-        None => job.added,
-        Some(prev) if same_as_prev(job, prev) => false,
-        Some(prev) => {
-            rewind(src, &job.src)?;
-            // Unreadable counts as changed: a nudge too many costs little.
-            !matches!(
-                data::same_content(src, prev, job.meta.len(), bufs),
-                Ok(Some(_))
-            )
-        }
-    })
-}
-
-/// Same size and modification time as the output file: a copy of the same
-/// write (copies keep the build's times), so the bytes need no compare.
-/// Trusted only when the copy was made a second or more after that write:
-/// two writes within one timestamp tick could otherwise look alike.
-fn quick_same(dir: Option<&OwnedFd>, path: &Path, name: &OsStr, src: &fs::Metadata) -> Option<u32> {
-    let st = match dir {
-        Some(dir) => rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW),
-        None => rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW),
-    }
-    .ok()?;
-    let mode = st.st_mode as u32;
-    let same = rustix::fs::FileType::from_raw_mode(st.st_mode as _).is_file()
-        && st.st_size as u64 == src.len()
-        && st.st_mtime as i64 == src.mtime()
-        && st.st_mtime_nsec as i64 == src.mtime_nsec()
-        && (st.st_ctime as i64) > src.mtime().saturating_add(1);
-    same.then_some(mode)
-}
-
-fn same_as_prev(job: &FileJob, prev: &Path) -> bool {
-    quick_same(job.prev_dir.as_deref(), prev, &job.name, &job.meta).is_some()
 }
 
 /// A directory held open for stats by name; None (stat by path) if it cannot be.
