@@ -10,6 +10,8 @@
 
 #[path = "../tests/common/npm.rs"]
 mod npm;
+#[path = "../tests/common/nx.rs"]
+mod nx;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -19,19 +21,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nx-e2e");
 const EDITS: u32 = 10;
 const POLL: Duration = Duration::from_millis(50);
-const NX_ENV: [(&str, &str); 8] = [
-    ("NX_DAEMON", "false"),
-    ("NX_ISOLATE_PLUGINS", "false"),
-    ("NX_NO_CLOUD", "true"),
-    ("NX_SKIP_NX_CACHE", "true"),
-    ("NX_TUI", "false"),
-    ("NX_INTERACTIVE", "false"),
-    ("CI", "true"),
-    ("FORCE_COLOR", "0"),
-];
 const SERVER: &str = r#"const http = require('http'), path = require('path'), Module = require('module');
 const dist = path.join(__dirname, 'dist', 'libs');
 http.createServer((req, res) => {
@@ -53,7 +44,7 @@ struct Row {
 }
 
 fn main() {
-    let Some(node_modules) = npm::installed(Path::new(FIXTURE), "e2e-nx-cache", "nx") else {
+    let Some(node_modules) = npm::installed(Path::new(nx::FIXTURE), "e2e-nx-cache", "nx") else {
         return;
     };
     let builds = [
@@ -109,7 +100,7 @@ fn figure(mut ms: Vec<u128>) -> String {
 fn run(name: &'static str, command: &str, warm: bool, node_modules: &Path, base: u32) -> Row {
     let dir = tempfile::tempdir().expect("temp dir");
     let ws = dir.path();
-    npm::workspace_from(Path::new(FIXTURE), ws, node_modules);
+    npm::workspace_from(Path::new(nx::FIXTURE), ws, node_modules);
     std::fs::write(ws.join("server.js"), SERVER).unwrap();
     let persistent = if warm { "persistent = true\n" } else { "" };
     std::fs::write(
@@ -123,7 +114,7 @@ fn run(name: &'static str, command: &str, warm: bool, node_modules: &Path, base:
     let mut devloop = Command::new(env!("CARGO_BIN_EXE_devloop"))
         .args(["--headless", "--json"])
         .current_dir(ws)
-        .envs(NX_ENV)
+        .envs(nx::NX_ENV)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -12,6 +12,8 @@
 mod common;
 #[path = "common/npm.rs"]
 mod npm;
+#[path = "common/nx.rs"]
+mod nx;
 
 use common::{Devloop, wait_until};
 use serde_json::Value;
@@ -22,28 +24,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nx-e2e");
 const EDITS: u32 = 15;
 /// The longest wait for one nx build and its promotion: about 5 s here, much
 /// more on a loaded 2-core machine.
 const BUILD_WAIT: Duration = Duration::from_secs(180);
 /// The longest wait for the reader to print a value (it polls every 10 ms).
 const READER_WAIT: Duration = Duration::from_secs(30);
-
-/// The environment every nx run gets: no daemon, no cloud, no cache (every
-/// build really runs), plain output, and plugins loaded in nx's own process
-/// (isolated plugin workers add 2-3 s to each build on a loaded 2-core
-/// machine).
-const NX_ENV: [(&str, &str); 8] = [
-    ("NX_DAEMON", "false"),
-    ("NX_ISOLATE_PLUGINS", "false"),
-    ("NX_NO_CLOUD", "true"),
-    ("NX_SKIP_NX_CACHE", "true"),
-    ("NX_TUI", "false"),
-    ("NX_INTERACTIVE", "false"),
-    ("CI", "true"),
-    ("FORCE_COLOR", "0"),
-];
 
 #[test]
 fn nx_builds_under_devloop_never_break_a_reader_of_dist_libs_and_the_naive_loop_does() {
@@ -57,8 +43,8 @@ fn nx_builds_under_devloop_never_break_a_reader_of_dist_libs_and_the_naive_loop_
     };
     eprintln!("e2e_nx: node {}, npm {}", version(&node), version(&npm));
 
-    let node_modules =
-        npm::installed(Path::new(FIXTURE), "e2e-nx-cache", "nx").expect("node and npm were found");
+    let node_modules = npm::installed(Path::new(nx::FIXTURE), "e2e-nx-cache", "nx")
+        .expect("node and npm were found");
     let installed = started.elapsed();
     eprintln!(
         "e2e_nx: packages ready in {installed:.1?} at {}",
@@ -264,7 +250,7 @@ after = ["build"]
     command
         .args(["--headless", "--json", "-c"])
         .arg(root.join("watch.toml"))
-        .envs(NX_ENV);
+        .envs(nx::NX_ENV);
     let mut devloop = Devloop::spawn(command, &workspace);
 
     let mut tally = Tally {
@@ -429,7 +415,7 @@ fn nx_build(root: &Path) -> u64 {
     let output = Command::new(root.join("node_modules/.bin/nx"))
         .args(["run-many", "-t", "build", "--skip-nx-cache"])
         .current_dir(root)
-        .envs(NX_ENV)
+        .envs(nx::NX_ENV)
         .stdin(Stdio::null())
         .process_group(0)
         .output()
@@ -484,7 +470,7 @@ fn workspace_from_fixture(node_modules: &Path) -> common::Workspace {
     let workspace = common::Workspace::new("");
     let root = workspace.path();
     std::fs::remove_file(root.join("watch.toml")).expect("remove the empty watch.toml");
-    copy_tree(Path::new(FIXTURE), root);
+    copy_tree(Path::new(nx::FIXTURE), root);
     std::os::unix::fs::symlink(node_modules, root.join("node_modules"))
         .expect("link node_modules into the workspace");
     workspace
@@ -522,7 +508,7 @@ fn processes_in(root: &Path) -> Vec<u32> {
 }
 
 fn fixture_version(package: &str) -> String {
-    let manifest = std::fs::read_to_string(Path::new(FIXTURE).join("package.json"))
+    let manifest = std::fs::read_to_string(Path::new(nx::FIXTURE).join("package.json"))
         .expect("read package.json");
     let manifest: Value = serde_json::from_str(&manifest).expect("package.json is JSON");
     manifest["devDependencies"][package]

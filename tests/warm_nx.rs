@@ -11,28 +11,17 @@
 mod common;
 #[path = "common/npm.rs"]
 mod npm;
+#[path = "common/nx.rs"]
+mod nx;
 
 use common::{Devloop, Workspace, alive, descendants};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nx-e2e");
 /// nx and two tsc starting take seconds, much more on a loaded 2-core machine.
 const CYCLE_WAIT: Duration = Duration::from_secs(180);
 const EDITS: u32 = 4;
-
-/// As in tests/e2e_nx.rs: no daemon, no cloud, no cache, plain output.
-const NX_ENV: [(&str, &str); 8] = [
-    ("NX_DAEMON", "false"),
-    ("NX_ISOLATE_PLUGINS", "false"),
-    ("NX_NO_CLOUD", "true"),
-    ("NX_SKIP_NX_CACHE", "true"),
-    ("NX_TUI", "false"),
-    ("NX_INTERACTIVE", "false"),
-    ("CI", "true"),
-    ("FORCE_COLOR", "0"),
-];
 
 const CONFIG: &str = r#"[watch]
 paths = ["libs"]
@@ -72,11 +61,11 @@ fn wait_promoted(devloop: &mut Devloop, ws: &Workspace, value: &str, since: Inst
 
 #[test]
 fn nx_run_many_watch_promotes_each_cycle_and_fails_a_broken_one() {
-    let Some(node_modules) = npm::installed(Path::new(FIXTURE), "e2e-nx-cache", "nx") else {
+    let Some(node_modules) = npm::installed(Path::new(nx::FIXTURE), "e2e-nx-cache", "nx") else {
         return;
     };
     let ws = Workspace::new(CONFIG);
-    npm::workspace_from(Path::new(FIXTURE), ws.path(), &node_modules);
+    npm::workspace_from(Path::new(nx::FIXTURE), ws.path(), &node_modules);
     let check = ws.run(&["check"]);
     let said = String::from_utf8_lossy(&check.stdout);
     assert!(
@@ -88,7 +77,7 @@ fn nx_run_many_watch_promotes_each_cycle_and_fails_a_broken_one() {
     command
         .args(["--headless", "--json", "-c"])
         .arg(ws.config())
-        .envs(NX_ENV);
+        .envs(nx::NX_ENV);
     let mut devloop = Devloop::spawn(command, &ws);
     let started = Instant::now();
     wait_promoted(&mut devloop, &ws, "1", started);
