@@ -9,12 +9,13 @@ use crate::engine::Input;
 use crate::event::Command;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 /// A viewer has this long to say `view` or `control`.
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
@@ -28,6 +29,23 @@ pub fn socket_path(state_dir: &Path) -> PathBuf {
 /// Removes the socket when devloop ends.
 pub struct SocketGuard {
     path: PathBuf,
+    accept: Option<JoinHandle<()>>,
+    /// Ends when every viewer's tasks have.
+    viewers_done: mpsc::Receiver<()>,
+}
+
+impl SocketGuard {
+    /// Takes no more viewers and gives those attached up to `grace` to be
+    /// sent what is queued for them, the shutdown last; call it after the
+    /// hub has ended, so their queues are closed.
+    pub async fn close(mut self, grace: Duration) {
+        let _ = std::fs::remove_file(&self.path);
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+            let _ = accept.await;
+        }
+        let _ = tokio::time::timeout(grace, self.viewers_done.recv()).await;
+    }
 }
 
 impl Drop for SocketGuard {
@@ -50,13 +68,25 @@ pub fn serve(
         _ => {}
     }
     let listener = UnixListener::bind(&path).map_err(failed)?;
-    let guard = SocketGuard { path: path.clone() };
+    let (alive, viewers_done) = mpsc::channel(1);
+    let mut guard = SocketGuard {
+        path: path.clone(),
+        accept: None,
+        viewers_done,
+    };
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
-    tokio::spawn(accept(listener, hub, inbox));
+    guard.accept = Some(tokio::spawn(accept(listener, hub, inbox, alive)));
     Ok(guard)
 }
 
-async fn accept(listener: UnixListener, hub: mpsc::Sender<Control>, inbox: mpsc::Sender<Input>) {
+/// Each viewer's tasks hold a clone of `alive` (nothing is sent on it), so
+/// `SocketGuard::close` sees when they have all ended.
+async fn accept(
+    listener: UnixListener,
+    hub: mpsc::Sender<Control>,
+    inbox: mpsc::Sender<Input>,
+    alive: mpsc::Sender<()>,
+) {
     let me = rustix::process::geteuid().as_raw();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -69,7 +99,8 @@ async fn accept(listener: UnixListener, hub: mpsc::Sender<Control>, inbox: mpsc:
             continue;
         }
         let (read, write) = stream.into_split();
-        tokio::spawn(viewer(read, write, hub.clone(), inbox.clone()));
+        let viewer = viewer(read, write, hub.clone(), inbox.clone(), alive.clone());
+        tokio::spawn(viewer);
     }
 }
 
@@ -78,6 +109,7 @@ async fn viewer(
     write: OwnedWriteHalf,
     hub: mpsc::Sender<Control>,
     inbox: mpsc::Sender<Input>,
+    alive: mpsc::Sender<()>,
 ) {
     let mut read = BufReader::new(read);
     let mut first = Vec::new();
@@ -93,7 +125,11 @@ async fn viewer(
     }
     let Ok(joined) = joined.await else { return };
     let id = joined.id;
-    let writer = tokio::spawn(write_viewer(write, joined));
+    let writer_alive = alive.clone();
+    let writer = tokio::spawn(async move {
+        write_viewer(write, joined).await;
+        drop(writer_alive);
+    });
     let commands = read_commands(read, control, inbox);
     tokio::pin!(commands);
     tokio::select! {
@@ -140,81 +176,91 @@ async fn read_commands(
     }
 }
 
-/// The history, then the live queue, in batched writes. Dropped by the hub:
-/// a last line saying so, if the viewer still reads, then the end.
+/// The history, then the live queue. Dropped by the hub: a last line
+/// saying so, if the viewer still reads, then the end.
 async fn write_viewer(mut write: OwnedWriteHalf, joined: Joined) {
+    // The queue is gone by then: a stopped viewer holds no memory while
+    // the note waits.
+    if !write_all_queued(&mut write, joined).await {
+        return said_dropped(write).await;
+    }
+    let _ = write.shutdown().await;
+}
+
+/// Writes until the queue closes (true) or the viewer is dropped or gone;
+/// each write takes all that is queued, up to WRITE_BATCH.
+async fn write_all_queued(write: &mut OwnedWriteHalf, joined: Joined) -> bool {
     let Joined {
         first,
         mut live,
+        queued,
         mut dropped,
         ..
     } = joined;
     let mut hub_gone = false;
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
-    for line in first {
-        push(&mut batch, &line);
-        if batch.len() >= WRITE_BATCH
-            && !flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await
-        {
-            return said_dropped(write).await;
-        }
+    if !flush(write, &first, &mut dropped, &mut hub_gone).await {
+        return false;
     }
+    drop(first);
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
     loop {
-        if !flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await {
-            return said_dropped(write).await;
-        }
         let next = tokio::select! {
-            line = live.recv() => line,
+            chunk = live.recv() => chunk,
             result = &mut dropped, if !hub_gone => match result {
-                Ok(()) => return said_dropped(write).await,
+                Ok(()) => return false,
                 Err(_) => { hub_gone = true; continue; }
             },
         };
-        let Some(line) = next else { break };
-        push(&mut batch, &line);
-        while batch.len() < WRITE_BATCH {
-            match live.try_recv() {
-                Ok(line) => push(&mut batch, &line),
-                Err(_) => break,
+        let Some(chunk) = next else { return true };
+        let mut taken = chunk.len();
+        // One chunk alone is written as it is; more are gathered.
+        let mut more = live.try_recv().ok();
+        if more.is_some() {
+            batch.extend_from_slice(&chunk);
+        }
+        while let Some(next) = more.take() {
+            taken += next.len();
+            batch.extend_from_slice(&next);
+            if batch.len() < WRITE_BATCH {
+                more = live.try_recv().ok();
             }
         }
+        queued.fetch_sub(taken, Ordering::Relaxed);
+        let bytes = if batch.is_empty() {
+            &chunk[..]
+        } else {
+            &batch[..]
+        };
+        if !flush(write, bytes, &mut dropped, &mut hub_gone).await {
+            return false;
+        }
+        batch.clear();
     }
-    let _ = flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await;
-    let _ = write.shutdown().await;
 }
 
-fn push(batch: &mut Vec<u8>, line: &Arc<str>) {
-    batch.extend_from_slice(line.as_bytes());
-    batch.push(b'\n');
-}
-
-/// Writes the batch; false when the viewer was dropped meanwhile or the
+/// Writes `bytes`; false when the viewer was dropped meanwhile or the
 /// write failed.
 async fn flush(
     write: &mut OwnedWriteHalf,
-    batch: &mut Vec<u8>,
+    bytes: &[u8],
     dropped: &mut oneshot::Receiver<()>,
     hub_gone: &mut bool,
 ) -> bool {
-    if batch.is_empty() {
+    if bytes.is_empty() {
         return true;
     }
-    let done = {
-        // One write future throughout: restarting it could repeat bytes.
-        let writing = write.write_all(batch);
-        tokio::pin!(writing);
-        loop {
-            tokio::select! {
-                result = &mut writing => break result.is_ok(),
-                result = &mut *dropped, if !*hub_gone => match result {
-                    Ok(()) => break false,
-                    Err(_) => *hub_gone = true,
-                },
-            }
+    // One write future throughout: restarting it could repeat bytes.
+    let writing = write.write_all(bytes);
+    tokio::pin!(writing);
+    loop {
+        tokio::select! {
+            result = &mut writing => return result.is_ok(),
+            result = &mut *dropped, if !*hub_gone => match result {
+                Ok(()) => return false,
+                Err(_) => *hub_gone = true,
+            },
         }
-    };
-    batch.clear();
-    done
+    }
 }
 
 async fn said_dropped(mut write: OwnedWriteHalf) {

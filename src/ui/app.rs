@@ -19,6 +19,8 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub enum Feed {
     Event(Stamped),
+    /// Several events in the order they happened: one wakeup for a burst.
+    Events(Vec<Stamped>),
     /// How many viewers are attached.
     Viewers(usize),
     /// The pane the host has selected.
@@ -100,6 +102,16 @@ pub struct App {
     pub shared_selection: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
+impl Feed {
+    /// How many events this carries, for taking turns with the keys.
+    pub fn events(&self) -> usize {
+        match self {
+            Feed::Events(events) => events.len(),
+            _ => 1,
+        }
+    }
+}
+
 impl App {
     pub fn new(process_names: &[String], scrollback: usize) -> App {
         let build = Pane {
@@ -137,6 +149,7 @@ impl App {
     pub fn feed(&mut self, item: &Feed) {
         match item {
             Feed::Event(event) => self.apply(event),
+            Feed::Events(events) => events.iter().for_each(|event| self.apply(event)),
             Feed::Viewers(count) => self.viewers = *count,
             Feed::HostSelected(index) => {
                 if let Some(remote) = &mut self.remote {
