@@ -4,6 +4,7 @@
 
 mod ansi;
 mod app;
+mod help;
 mod input;
 mod pane;
 mod render;
