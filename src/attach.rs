@@ -219,7 +219,7 @@ fn status_json(hello: &Hello, app: &App, now: SystemTime) -> serde_json::Value {
     let build_state = match &app.build.state {
         BuildState::Idle => "idle".to_string(),
         BuildState::Running { .. } => "running".to_string(),
-        BuildState::Finished { status, .. } => crate::headless::status_word(*status),
+        BuildState::Finished { status, .. } => crate::event::text::status_word(*status),
     };
     let processes: Vec<serde_json::Value> = app
         .panes

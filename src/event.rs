@@ -2,6 +2,7 @@
 //! engine (`Command`). The JSON form is the contract of SPEC section 5.
 
 mod json;
+pub mod text;
 
 pub use json::JsonLines;
 use serde::{Deserialize, Serialize};

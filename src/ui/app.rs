@@ -238,7 +238,7 @@ impl App {
                     exit_code: *exit_code,
                     ms: *ms,
                 };
-                let word = crate::headless::status_word(*status);
+                let word = crate::event::text::status_word(*status);
                 self.build_lines()
                     .push(at, &format!("\x1b[2m── build #{build} {word}\x1b[0m"));
             }
@@ -251,7 +251,7 @@ impl App {
                 ..
             } => {
                 self.build.generation = Some(*generation);
-                self.build.strategy = Some(crate::headless::json_word(strategy));
+                self.build.strategy = Some(crate::event::text::json_word(strategy));
                 self.devloop_line(stamped);
             }
             Event::RolledBack { generation, .. } => {
@@ -278,7 +278,7 @@ impl App {
 
     /// devloop's own sentence for an event, dim in the build pane.
     fn devloop_line(&mut self, stamped: &Stamped) {
-        let text = crate::headless::describe(&stamped.event).1;
+        let text = crate::event::text::describe(&stamped.event).1;
         let colour = if matches!(stamped.event, Event::PromoteFailed { .. }) {
             "31"
         } else {
@@ -290,7 +290,7 @@ impl App {
 
     /// Process events: the pane's title state, and a line for each change.
     fn apply_process(&mut self, stamped: &Stamped) {
-        let Some((name, text)) = crate::headless::describe_process(&stamped.event) else {
+        let Some((name, text)) = crate::event::text::describe_process(&stamped.event) else {
             return;
         };
         let Some(pane) = self.panes.iter_mut().find(|p| p.name() == name) else {
