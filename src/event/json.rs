@@ -4,6 +4,7 @@
 //! per millisecond rather than once per line.
 
 use super::{Event, Stamped, Stream};
+use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Writes events as JSON lines, each ended by a newline.
@@ -25,7 +26,8 @@ impl JsonLines {
                 line,
             } => {
                 out.extend_from_slice(b"\"event\":\"build_output\",\"build\":");
-                out.extend_from_slice(build.to_string().as_bytes());
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "{build}");
                 (stream, line)
             }
             Event::ProcessOutput {

@@ -60,7 +60,7 @@ pub enum Control {
 }
 
 /// Whole JSON lines, each ended by a newline, shared by every viewer.
-pub type Chunk = Arc<[u8]>;
+pub type Chunk = Arc<Vec<u8>>;
 
 pub struct Joined {
     pub id: u64,
@@ -105,8 +105,8 @@ pub struct Hub {
     next_viewer: u64,
     json: JsonLines,
     round: Vec<Stamped>,
-    /// The round as JSON lines, the room kept from round to round.
-    encoded: Vec<u8>,
+    /// JSON bytes per event in the last round: the next one's room.
+    bytes_per_event: usize,
     /// The host TUI's selected pane.
     selection: Arc<AtomicUsize>,
     sent_selection: usize,
@@ -129,7 +129,7 @@ impl Hub {
             next_viewer: 1,
             json: JsonLines::default(),
             round: Vec::with_capacity(ROUND),
-            encoded: Vec::new(),
+            bytes_per_event: 160,
             selection,
             sent_selection: 0,
         }
@@ -178,11 +178,14 @@ impl Hub {
     async fn publish(&mut self) {
         let mut round = std::mem::take(&mut self.round);
         if !self.viewers.is_empty() && !round.is_empty() {
-            self.encoded.clear();
+            // Room for the round as the last one needed per event, and a
+            // little more, so that it is rarely moved while it grows.
+            let mut chunk = Vec::with_capacity(round.len() * (self.bytes_per_event + 16));
             for event in &round {
-                self.json.write(&mut self.encoded, event);
+                self.json.write(&mut chunk, event);
             }
-            self.broadcast(&Chunk::from(&self.encoded[..]));
+            self.bytes_per_event = chunk.len().div_ceil(round.len()).clamp(64, 1024);
+            self.broadcast(&Arc::new(chunk));
         }
         for event in &round {
             self.history.push(event);
@@ -343,5 +346,5 @@ impl Hub {
 fn chunk_of(line: String) -> Chunk {
     let mut bytes = line.into_bytes();
     bytes.push(b'\n');
-    bytes.into()
+    Arc::new(bytes)
 }

@@ -4,9 +4,10 @@
 //! history and live queue, and one that reads its commands.
 
 use super::protocol::{self, MAX_LINE};
-use super::{Control, Joined};
+use super::{Chunk, Control, Joined};
 use crate::engine::Input;
 use crate::event::Command;
+use std::io::IoSlice;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -19,8 +20,10 @@ use tokio::task::JoinHandle;
 
 /// A viewer has this long to say `view` or `control`.
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
-/// Bytes gathered into one write to a viewer.
-const WRITE_BATCH: usize = 64 * 1024;
+/// The socket buffer asked for each viewer.
+const SEND_BUFFER: usize = 1024 * 1024;
+/// Bytes of queued chunks taken into one write to a viewer.
+const WRITE_BATCH: usize = 256 * 1024;
 
 pub fn socket_path(state_dir: &Path) -> PathBuf {
     state_dir.join("attach.sock")
@@ -79,6 +82,25 @@ pub fn serve(
     Ok(guard)
 }
 
+/// Asks for a socket buffer of SEND_BUFFER (the system may give less): a
+/// writer that must wait for room waits until the host's runtime next
+/// looks at its sockets, which in a flood may be a few rounds later, and
+/// the viewer would sit idle meanwhile.
+fn more_room(stream: &tokio::net::UnixStream) {
+    use std::os::fd::AsRawFd;
+    let size = SEND_BUFFER as libc::c_int;
+    // SAFETY: setsockopt reads one int from the pointer given with its size.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
 /// Each viewer's tasks hold a clone of `alive` (nothing is sent on it), so
 /// `SocketGuard::close` sees when they have all ended.
 async fn accept(
@@ -98,6 +120,7 @@ async fn accept(
         if stream.peer_cred().map(|c| c.uid()).ok() != Some(me) {
             continue;
         }
+        more_room(&stream);
         let (read, write) = stream.into_split();
         let viewer = viewer(read, write, hub.clone(), inbox.clone(), alive.clone());
         tokio::spawn(viewer);
@@ -198,11 +221,11 @@ async fn write_all_queued(write: &mut OwnedWriteHalf, joined: Joined) -> bool {
         ..
     } = joined;
     let mut hub_gone = false;
-    if !flush(write, &first, &mut dropped, &mut hub_gone).await {
+    if !flush(write.write_all(&first), &mut dropped, &mut hub_gone).await {
         return false;
     }
     drop(first);
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    let mut pending: Vec<Chunk> = Vec::new();
     loop {
         let next = tokio::select! {
             chunk = live.recv() => chunk,
@@ -213,44 +236,58 @@ async fn write_all_queued(write: &mut OwnedWriteHalf, joined: Joined) -> bool {
         };
         let Some(chunk) = next else { return true };
         let mut taken = chunk.len();
-        // One chunk alone is written as it is; more are gathered.
-        let mut more = live.try_recv().ok();
-        if more.is_some() {
-            batch.extend_from_slice(&chunk);
-        }
-        while let Some(next) = more.take() {
-            taken += next.len();
-            batch.extend_from_slice(&next);
-            if batch.len() < WRITE_BATCH {
-                more = live.try_recv().ok();
+        pending.push(chunk);
+        while taken < WRITE_BATCH {
+            match live.try_recv() {
+                Ok(chunk) => {
+                    taken += chunk.len();
+                    pending.push(chunk);
+                }
+                Err(_) => break,
             }
         }
         queued.fetch_sub(taken, Ordering::Relaxed);
-        let bytes = if batch.is_empty() {
-            &chunk[..]
-        } else {
-            &batch[..]
-        };
-        if !flush(write, bytes, &mut dropped, &mut hub_gone).await {
+        if !flush(write_chunks(write, &pending), &mut dropped, &mut hub_gone).await {
             return false;
         }
-        batch.clear();
+        pending.clear();
     }
 }
 
-/// Writes `bytes`; false when the viewer was dropped meanwhile or the
+/// Writes `chunks` whole, as few system calls as the socket allows and
+/// without copying them together.
+async fn write_chunks(write: &mut OwnedWriteHalf, chunks: &[Chunk]) -> std::io::Result<()> {
+    let (mut index, mut offset) = (0, 0);
+    while index < chunks.len() {
+        let slices: Vec<IoSlice> = std::iter::once(IoSlice::new(&chunks[index][offset..]))
+            .chain(chunks[index + 1..].iter().map(|chunk| IoSlice::new(chunk)))
+            .take(64)
+            .collect();
+        let mut written = write.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let left = chunks[index].len() - offset;
+            if written < left {
+                offset += written;
+                break;
+            }
+            written -= left;
+            (index, offset) = (index + 1, 0);
+        }
+    }
+    Ok(())
+}
+
+/// Runs `writing`; false when the viewer was dropped meanwhile or the
 /// write failed.
 async fn flush(
-    write: &mut OwnedWriteHalf,
-    bytes: &[u8],
+    writing: impl Future<Output = std::io::Result<()>>,
     dropped: &mut oneshot::Receiver<()>,
     hub_gone: &mut bool,
 ) -> bool {
-    if bytes.is_empty() {
-        return true;
-    }
     // One write future throughout: restarting it could repeat bytes.
-    let writing = write.write_all(bytes);
     tokio::pin!(writing);
     loop {
         tokio::select! {
