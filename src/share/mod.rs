@@ -176,8 +176,11 @@ impl Hub {
     /// The round's events, to viewers as one chunk, then to the history
     /// and the local output one by one.
     async fn publish(&mut self) {
+        if self.round.is_empty() {
+            return;
+        }
         let mut round = std::mem::take(&mut self.round);
-        if !self.viewers.is_empty() && !round.is_empty() {
+        if !self.viewers.is_empty() {
             // Room for the round as the last one needed per event, and a
             // little more, so that it is rarely moved while it grows.
             let mut chunk = Vec::with_capacity(round.len() * (self.bytes_per_event + 16));
