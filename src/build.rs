@@ -49,6 +49,8 @@ pub struct BuildOutcome {
     pub status: BuildStatus,
     pub exit_code: Option<i32>,
     pub ms: u64,
+    /// A warm cycle's failure, said instead of an exit code.
+    pub failure: Option<String>,
 }
 
 /// Runs the build to its end. A message on `cancel` (or its sender dropping)
@@ -64,6 +66,7 @@ pub async fn run_build(
         status,
         exit_code,
         ms: started.elapsed().as_millis() as u64,
+        failure: None,
     };
     let mut child = match spawn(&mut shell(&request.command, &request.root, &request.root)) {
         Ok(child) => child,

@@ -81,6 +81,10 @@ pub enum Event {
         status: BuildStatus,
         exit_code: Option<i32>,
         ms: u64,
+        /// Why a warm build's cycle failed (it has no exit code): the
+        /// compiler's first `failed` line, or that the compiler exited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure: Option<String>,
     },
     Promoted {
         build: u64,
@@ -302,6 +306,7 @@ mod tests {
             status: BuildStatus::Timeout,
             exit_code: None,
             ms: 12,
+            failure: None,
         });
         let json = stamped.to_json();
         assert!(json.starts_with("{\"ts\":\""), "{json}");

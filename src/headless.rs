@@ -165,7 +165,7 @@ async fn read_bounded_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{BuildReason, RestartReason};
+    use crate::event::{BuildReason, BuildStatus, RestartReason};
 
     #[test]
     fn lines_are_prefixed_and_padded() {
@@ -213,6 +213,27 @@ mod tests {
         });
         assert!(!render_line(&stamped, false, 7).contains('\x1b'));
         assert!(render_line(&stamped, true, 7).contains("\x1b[31m"));
+    }
+
+    #[test]
+    fn a_failed_warm_cycle_says_its_line_not_a_signal() {
+        let finished = |exit_code, failure: Option<&str>| {
+            let event = Event::BuildFinished {
+                build: 7,
+                status: BuildStatus::Failed,
+                exit_code,
+                ms: 1200,
+                failure: failure.map(str::to_string),
+            };
+            render_line(&Stamped::now(event), false, 7)
+        };
+        let warm = finished(None, Some("a.ts(1,7): error TS2322: no"));
+        assert!(
+            warm.ends_with("| build #7 failed: a.ts(1,7): error TS2322: no"),
+            "{warm}"
+        );
+        assert!(finished(None, None).contains("killed by a signal"));
+        assert!(finished(Some(2), None).contains("exit code 2"));
     }
 
     async fn commands_of(bytes: Vec<u8>) -> (Vec<Command>, usize) {

@@ -32,6 +32,7 @@ pub async fn build(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
             status: outcome.status,
             exit_code: outcome.exit_code,
             ms: outcome.ms,
+            failure: None,
         },
     )
     .await;

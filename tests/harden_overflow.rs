@@ -3,32 +3,23 @@
 //! batch builds even if its own paths read as before.
 //!
 //! Alone in its own test binary because it shrinks the kernel's queue size
-//! for the moment devloop starts (see watch_overflow.rs); needs root.
+//! for the moment devloop starts (common/tiny_queue.rs); needs root.
 
 mod common;
 
-use common::{Devloop, Workspace, config_with_build};
+use common::tiny_queue::start_with_tiny_inotify_queue;
+use common::{Workspace, config_with_build};
 use serde_json::json;
-
-const QUEUE_SETTING: &str = "/proc/sys/fs/inotify/max_queued_events";
 
 #[test]
 fn after_a_failed_overflow_build_the_next_batch_builds() {
-    let Ok(original) = std::fs::read_to_string(QUEUE_SETTING) else {
-        eprintln!("skipped: {QUEUE_SETTING} cannot be read");
-        return;
-    };
-    if std::fs::write(QUEUE_SETTING, "8").is_err() {
-        eprintln!("skipped: {QUEUE_SETTING} cannot be written (needs root)");
-        return;
-    }
     let workspace = Workspace::new(&config_with_build("test ! -e libs/broken"));
     for i in 0..50 {
         workspace.write(&format!("libs/f{i}.ts"), "same");
     }
-    let mut devloop = Devloop::start(&workspace);
-    devloop.wait_event("watching", &[]);
-    std::fs::write(QUEUE_SETTING, original.trim()).expect("restore max_queued_events");
+    let Some(mut devloop) = start_with_tiny_inotify_queue(&workspace) else {
+        return;
+    };
     devloop.wait_event(
         "build_finished",
         &[("build", json!(1)), ("status", json!("ok"))],

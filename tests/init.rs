@@ -348,3 +348,99 @@ fn tsc_built_nx_libs_are_offered_the_warm_build_and_it_checks() {
         text(&check.stdout)
     );
 }
+
+/// Uncomments init's warm offer over the cold command.
+fn take_the_warm_offer(file: &str) -> String {
+    let mut warm = false;
+    let mut lines = Vec::new();
+    for line in file.lines() {
+        if line.starts_with("# A warm build instead") {
+            warm = true;
+        }
+        match line.strip_prefix("# ") {
+            Some(rest)
+                if warm
+                    && (rest.starts_with("command = ")
+                        || rest.starts_with("persistent")
+                        || rest.starts_with("timeout")) =>
+            {
+                lines.push(rest)
+            }
+            _ if line.starts_with("command = ") => {}
+            _ => lines.push(line),
+        }
+        if line.starts_with("# timeout") {
+            warm = false;
+        }
+    }
+    lines.join("\n")
+}
+
+#[test]
+fn a_build_script_of_a_known_compiler_is_offered_its_warm_build_and_check_names_the_preset() {
+    let cases = [
+        ("tsc -b", "tsc -b -w", "tsc", "tsc --watch"),
+        ("tsup", "tsup --watch libs", "tsup", "tsup --watch"),
+        (
+            "esbuild libs/a/index.ts --bundle --outfile=tmp/libs-out/a/index.js",
+            "esbuild libs/a/index.ts --bundle --outfile=tmp/libs-out/a/index.js --watch",
+            "esbuild",
+            "esbuild --watch",
+        ),
+        (
+            "vite build",
+            "vite build --watch",
+            "vite",
+            "vite build --watch",
+        ),
+    ];
+    for (script, warm, program, preset) in cases {
+        let workspace = workspace();
+        workspace.write(
+            "package.json",
+            &format!(r#"{{ "name": "acme", "scripts": {{ "build": "{script}" }} }}"#),
+        );
+        let out = init(&workspace, &[]);
+        assert_exit(&out, 0);
+        assert!(text(&out.stdout).contains(warm), "{}", text(&out.stdout));
+        let file = workspace.read("watch.toml");
+        assert!(file.contains(&format!("# command = \"{warm}\"")), "{file}");
+        assert!(file.contains("# persistent = true"), "{file}");
+
+        workspace.write("watch.toml", &take_the_warm_offer(&file));
+        stub_program(&workspace, program);
+        let check = workspace.run(&["check"]);
+        assert_exit(&check, 0);
+        assert!(
+            text(&check.stdout).contains(&format!("preset  {preset}")),
+            "{script}: {}",
+            text(&check.stdout)
+        );
+    }
+
+    // One lib built by its own script: the compiler runs in its folder.
+    let one_lib = workspace();
+    one_lib.write(
+        "package.json",
+        r#"{ "name": "acme", "workspaces": ["libs/*"] }"#,
+    );
+    one_lib.write(
+        "libs/a/package.json",
+        r#"{ "name": "a", "scripts": { "build": "vite build" } }"#,
+    );
+    assert_exit(&init(&one_lib, &[]), 0);
+    let file = one_lib.read("watch.toml");
+    assert!(
+        file.contains("# command = \"cd libs/a && vite build --watch\""),
+        "{file}"
+    );
+
+    // Not one call of a compiler: no offer.
+    let workspace = workspace();
+    workspace.write(
+        "package.json",
+        r#"{ "name": "acme", "scripts": { "build": "tsc && cp package.json dist" } }"#,
+    );
+    assert_exit(&init(&workspace, &[]), 0);
+    assert!(!workspace.read("watch.toml").contains("warm build"));
+}

@@ -215,3 +215,51 @@ fn a_target_devloop_did_not_make_is_kept_as_generation_zero() {
     assert_eq!(p.generation, 1);
     assert_eq!(w.siblings(), [".libs.gen-0"]);
 }
+
+#[test]
+fn changed_bytes_are_written_over_in_place_except_native_code_and_executables() {
+    let w = ws();
+    let build = |text: &str| {
+        write(&w.out, "lib/index.js", text);
+        write(&w.out, "lib/addon.node", text);
+        write(&w.out, "lib/cli", text);
+        fs::set_permissions(w.out.join("lib/cli"), fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let first = "a long first version\n".repeat(100);
+    build(&first);
+    for _ in 0..3 {
+        promote(&w.spec(1)).expect("keep one generation to recycle");
+    }
+    // Held open the way a process holds a file it maps or runs.
+    let recycled = w.parent().join(&w.siblings()[0]);
+    let held = |name: &str| fs::File::open(recycled.join("lib").join(name)).unwrap();
+    let (plain, addon, cli) = (held("index.js"), held("addon.node"), held("cli"));
+
+    build("short\n");
+    promote(&w.spec(1)).expect("promote over the recycled generation");
+    assert_eq!(
+        snapshot(&w.target),
+        snapshot(&w.out),
+        "shorter bytes, cut to length"
+    );
+    let bytes = |mut f: &fs::File| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut f, &mut s).unwrap();
+        s
+    };
+    assert_eq!(
+        bytes(&plain),
+        "short\n",
+        "plain file: the same inode, new bytes"
+    );
+    assert_eq!(
+        bytes(&addon),
+        first,
+        "native code: a new inode, the old one intact"
+    );
+    assert_eq!(
+        bytes(&cli),
+        first,
+        "executable: a new inode, the old one intact"
+    );
+}

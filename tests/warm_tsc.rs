@@ -89,6 +89,12 @@ fn tsc_build_watch_promotes_good_cycles_fails_bad_ones_and_survives_kill_9() {
     });
     assert_eq!(failed["status"], "failed");
     assert!(
+        failed["failure"]
+            .as_str()
+            .is_some_and(|line| line.contains("error TS2322")),
+        "build_finished names the line: {failed}"
+    );
+    assert!(
         devloop.seen.iter().any(|e| e["event"] == "notice"
             && e["message"].as_str().unwrap_or("").contains("error TS2322")),
         "the failure is said with the compiler's line"

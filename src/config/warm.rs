@@ -15,6 +15,8 @@ pub struct WarmConfig {
     pub failed: Option<Regex>,
     /// A preset's start line, when the preset gave done.
     pub start: Option<Regex>,
+    /// Only a start line opens a cycle after the first (see the presets).
+    pub only_start_opens: bool,
     /// The patterns as written (or filled in), for `check`.
     pub done_pattern: String,
     pub failed_pattern: Option<String>,
@@ -70,8 +72,10 @@ pub(super) fn warm_config(
         .filter(|_| raw.done.is_none())
         .and_then(|p| p.start)
         .map(|start| compile(start).expect("preset regexes compile"));
+    let only_start_opens = start.is_some() && preset.is_some_and(|p| p.only_start_opens);
     Ok(Some(WarmConfig {
         start,
+        only_start_opens,
         done,
         failed,
         done_pattern,

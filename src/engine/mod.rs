@@ -308,6 +308,7 @@ impl Engine {
                 status: BuildStatus::Skipped,
                 exit_code: None,
                 ms: 0,
+                failure: None,
             };
             self.emit(skipped).await;
             return false;
@@ -387,6 +388,7 @@ impl Engine {
             status: outcome.status,
             exit_code: outcome.exit_code,
             ms: outcome.ms,
+            failure: outcome.failure.clone(),
         })
         .await;
         match promotion {

@@ -41,15 +41,20 @@ pub fn describe(event: &Event) -> (&str, String) {
             status,
             exit_code,
             ms,
+            failure,
         } => {
             let took = format_duration(Duration::from_millis(*ms));
             match status {
                 BuildStatus::Ok => format!("build #{build} ok in {took}"),
-                BuildStatus::Failed => match exit_code {
-                    Some(code) => {
+                BuildStatus::Failed => match (exit_code, failure) {
+                    (Some(code), _) => {
                         format!("build #{build} failed with exit code {code} after {took}")
                     }
-                    None => format!("build #{build} failed (killed by a signal) after {took}"),
+                    // A warm cycle: the compiler is still running.
+                    (None, Some(line)) => format!("build #{build} failed: {line}"),
+                    (None, None) => {
+                        format!("build #{build} failed (killed by a signal) after {took}")
+                    }
                 },
                 BuildStatus::Cancelled => format!("build #{build} cancelled after {took}"),
                 BuildStatus::Timeout => format!("build #{build} timed out after {took}"),

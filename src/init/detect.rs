@@ -93,8 +93,8 @@ pub struct Project {
     pub serve: Option<Target>,
     /// The dev/serve/start script of the project's package.json.
     pub script: Option<Script>,
-    /// Whether its package.json has a `build` script.
-    pub build_script: bool,
+    /// Its package.json `build` script, if any.
+    pub build_script: Option<String>,
 }
 
 /// Where nx puts libs and apps (nx.json `workspaceLayout`).
@@ -182,7 +182,9 @@ pub fn detect(root: &Path) -> Workspace {
                 if known.serve.is_none() && known.script.is_none() {
                     known.script = found.script;
                 }
-                known.build_script |= found.build_script;
+                if known.build_script.is_none() {
+                    known.build_script = found.build_script;
+                }
             }
             None => projects.push(found),
         }

@@ -101,7 +101,7 @@ fn project(
         build,
         serve,
         script: None,
-        build_script: false,
+        build_script: None,
     })
 }
 

@@ -64,9 +64,7 @@ fn project(dir: PathBuf, value: &Value, layout: &Layout) -> Option<Project> {
         build: None,
         serve: None,
         script: (kind == Kind::App).then_some(script).flatten(),
-        build_script: scripts
-            .and_then(|s| s.get("build"))
-            .is_some_and(Value::is_string),
+        build_script: scripts.and_then(|s| str_at(s, "build")).map(str::to_string),
     })
 }
 

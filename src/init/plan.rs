@@ -59,7 +59,7 @@ pub fn plan(ws: &Workspace) -> Plan {
     let mut notes = Vec::new();
     let (watch_paths, watch_why) = watch_paths(ws, &libs, &mut notes);
     let (build_command, build_why) = build(ws, &libs, &mut notes);
-    let warm_command = super::warm::command(ws, &libs, &build_command);
+    let warm_command = super::warm::command(ws, &libs, &build_command, &watch_paths);
     let mut require = Vec::new();
     let mut changes = Vec::new();
     for lib in libs.iter().filter(|l| l.project_file.is_some()) {
@@ -180,7 +180,7 @@ fn build(ws: &Workspace, libs: &[&Project], notes: &mut Vec<String>) -> (String,
     }
     let scripted: Vec<String> = libs
         .iter()
-        .filter(|l| l.build_script && !l.dir.as_os_str().is_empty())
+        .filter(|l| l.build_script.is_some() && !l.dir.as_os_str().is_empty())
         .map(|l| format!("cd {} && {}", l.dir.display(), ws.pm.run("build")))
         .collect();
     if !scripted.is_empty() {

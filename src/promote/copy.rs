@@ -1,20 +1,28 @@
 //! Making the staged tree an exact copy of the build output: walk the output,
 //! create directories and symlinks in order, then copy the files on a few
-//! threads. Each file is a new inode (reflink, else `copy_file_range`, else
-//! read/write), never a hard link, so a build that later rewrites a file in
-//! place cannot change what the running apps import.
+//! threads (reflink, else `copy_file_range`, else read/write), never as a
+//! hard link, so a build that later rewrites a file in place cannot change
+//! what the running apps import.
 //!
 //! The destination may be a recycled old generation: entries the
-//! output lacks are deleted, and a file whose bytes already match is kept
+//! output lacks are deleted, a file whose bytes already match is kept
 //! (only its mode and times are set), which saves most of the cost of a
-//! rebuild that changed few files.
+//! rebuild that changed few files, and a file whose bytes differ is written
+//! over in place, which saves the inode a new file would cost (most of the
+//! cost of a rebuild that changed everything). Native code and executables
+//! get a new inode instead: a running process may map them.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, FileType};
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rustix::fs::{AtFlags, CWD, Mode, OFlags};
 
 use super::layout::MARKER;
 use super::{PromoteError, io_err};
@@ -42,6 +50,11 @@ struct FileJob {
     existing: bool,
     /// The same path in the previous generation, if a regular file there.
     prev: Option<PathBuf>,
+    /// The file's name, and the directories of `dst` and `prev` held open:
+    /// a stat by name in an open directory skips the walk of a long path.
+    name: OsString,
+    dst_dir: Option<Arc<OwnedFd>>,
+    prev_dir: Option<Arc<OwnedFd>>,
     /// New since the previous generation (its directory existed there).
     added: bool,
     rel: PathBuf,
@@ -121,6 +134,7 @@ fn walk(at: &Level, root: bool, plan: &mut Plan) -> Result<(), PromoteError> {
         Some(prev) => existing_entries(prev)?,
         None => HashMap::new(),
     };
+    let (dst_dir, prev_dir) = (open_dir(dst), at.prev.and_then(open_dir));
     for entry in fs::read_dir(src).map_err(io_err("read the directory", src))? {
         let entry = entry.map_err(io_err("read the directory", src))?;
         let name = entry.file_name();
@@ -178,6 +192,9 @@ fn walk(at: &Level, root: bool, plan: &mut Plan) -> Result<(), PromoteError> {
                 existing: same_kind,
                 added: was.is_none() && at.prev.is_some(),
                 prev: prev_path.filter(|_| was.is_some()),
+                name,
+                dst_dir: dst_dir.clone(),
+                prev_dir: prev_dir.clone(),
                 rel,
             });
         } else {
@@ -287,19 +304,14 @@ fn copy_files(jobs: &[FileJob]) -> Result<CopyStats, PromoteError> {
 fn copy_one(job: &FileJob, bufs: &mut data::Buffers) -> Result<(bool, bool), PromoteError> {
     let quick = job
         .existing
-        .then(|| quick_same(&job.dst, &job.meta))
+        .then(|| quick_same(job.dst_dir.as_deref(), &job.dst, &job.name, &job.meta))
         .flatten();
     // Same bytes, mode and times already: nothing to write at all, and in
     // the usual case (unchanged since the previous generation) nothing to read.
     let done = quick
         .as_ref()
-        .is_some_and(|m| m.mode() & 0o7777 == job.meta.mode() & 0o7777);
-    if done
-        && job
-            .prev
-            .as_ref()
-            .is_some_and(|p| quick_same(p, &job.meta).is_some())
-    {
+        .is_some_and(|mode| mode & 0o7777 == job.meta.mode() & 0o7777);
+    if done && job.prev.as_ref().is_some_and(|p| same_as_prev(job, p)) {
         return Ok((true, false));
     }
     let mut src = File::open(&job.src).map_err(io_err("open", &job.src))?;
@@ -318,12 +330,19 @@ fn copy_one(job: &FileJob, bufs: &mut data::Buffers) -> Result<(bool, bool), Pro
         let dst = File::open(&job.dst).map_err(io_err("open", &job.dst))?;
         data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
     } else {
-        if job.existing {
-            // New bytes get a new inode: an old process may still map the old one.
-            fs::remove_file(&job.dst).map_err(io_err("remove", &job.dst))?;
-        }
-        let dst = data::create(&job.dst, job.meta.mode()).map_err(io_err("create", &job.dst))?;
+        let dst = match job.existing.then(|| data::rewrite(&job.dst)).flatten() {
+            Some(dst) => dst,
+            None => {
+                if job.existing {
+                    fs::remove_file(&job.dst).map_err(io_err("remove", &job.dst))?;
+                }
+                data::create(&job.dst, job.meta.mode()).map_err(io_err("create", &job.dst))?
+            }
+        };
         data::copy_data(&mut src, &dst, job.meta.len(), bufs)
+            .map_err(io_err("copy into", &job.dst))?;
+        // Written over in place: cut what the old, longer bytes left behind.
+        dst.set_len(job.meta.len())
             .map_err(io_err("copy into", &job.dst))?;
         data::set_mode_and_times(&dst, &job.meta).map_err(io_err("set the mode of", &job.dst))?;
     }
@@ -338,7 +357,7 @@ fn changed_since_prev(
 ) -> Result<bool, PromoteError> {
     Ok(match &job.prev {
         None => job.added,
-        Some(prev) if quick_same(prev, &job.meta).is_some() => false,
+        Some(prev) if same_as_prev(job, prev) => false,
         Some(prev) => {
             rewind(src, &job.src)?;
             // Unreadable counts as changed: a nudge too many costs little.
@@ -354,14 +373,31 @@ fn changed_since_prev(
 /// write (copies keep the build's times), so the bytes need no compare.
 /// Trusted only when the copy was made a second or more after that write:
 /// two writes within one timestamp tick could otherwise look alike.
-fn quick_same(path: &Path, src: &fs::Metadata) -> Option<fs::Metadata> {
-    fs::symlink_metadata(path).ok().filter(|m| {
-        m.is_file()
-            && m.len() == src.len()
-            && m.mtime() == src.mtime()
-            && m.mtime_nsec() == src.mtime_nsec()
-            && m.ctime() > src.mtime().saturating_add(1)
-    })
+fn quick_same(dir: Option<&OwnedFd>, path: &Path, name: &OsStr, src: &fs::Metadata) -> Option<u32> {
+    let st = match dir {
+        Some(dir) => rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW),
+        None => rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW),
+    }
+    .ok()?;
+    let mode = st.st_mode as u32;
+    let same = rustix::fs::FileType::from_raw_mode(st.st_mode as _).is_file()
+        && st.st_size as u64 == src.len()
+        && st.st_mtime as i64 == src.mtime()
+        && st.st_mtime_nsec as i64 == src.mtime_nsec()
+        && (st.st_ctime as i64) > src.mtime().saturating_add(1);
+    same.then_some(mode)
+}
+
+fn same_as_prev(job: &FileJob, prev: &Path) -> bool {
+    quick_same(job.prev_dir.as_deref(), prev, &job.name, &job.meta).is_some()
+}
+
+/// A directory held open for stats by name; None (stat by path) if it cannot be.
+fn open_dir(path: &Path) -> Option<Arc<OwnedFd>> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::empty())
+        .ok()
+        .map(Arc::new)
 }
 
 fn rewind(file: &mut File, path: &Path) -> Result<(), PromoteError> {

@@ -26,9 +26,11 @@
 //!
 //! The marker stays in the promoted tree (`dist/libs/.devloop-generation`),
 //! which is how generation numbers survive restarts. A reader that keeps a
-//! handle on an old generation's directory across more than `keep`
-//! promotions can see it change, because generations are recycled; apps that
-//! import by path always see one whole generation.
+//! handle on an old generation's directory or file across more than `keep`
+//! promotions can see it change, because generations are recycled and
+//! changed files written over in place (native code and executables excepted,
+//! which get new inodes); apps that import by path always see one whole
+//! generation.
 //!
 //! Crash safety covers devloop being killed at any moment: `recover` (run at
 //! every start) restores a missing target from the newest whole tree and

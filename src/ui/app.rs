@@ -231,6 +231,7 @@ impl App {
                 status,
                 exit_code,
                 ms,
+                ..
             } => {
                 self.build.number = *build;
                 self.build.state = BuildState::Finished {

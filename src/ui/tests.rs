@@ -56,6 +56,7 @@ fn app() -> App {
             status: BuildStatus::Ok,
             exit_code: Some(0),
             ms: 1500,
+            failure: None,
         },
     ));
     app
@@ -138,6 +139,7 @@ fn titles_read_in_every_state() {
             status: BuildStatus::Failed,
             exit_code: Some(2),
             ms: 900,
+            failure: None,
         },
     ));
     let failed = app.title(0, at(141));
@@ -148,6 +150,7 @@ fn titles_read_in_every_state() {
             status: BuildStatus::Skipped,
             exit_code: None,
             ms: 0,
+            failure: None,
         },
     ));
     let skipped = app.title(0, at(151));

@@ -4,14 +4,13 @@
 use super::ToWarm;
 use super::cycle::{Cycles, Matched};
 use super::output::{Line, Marks, Taps, tap};
-use super::{plain, quiet};
+use super::plain;
 use crate::build::BuildOutcome;
 use crate::config::{Config, WarmConfig, format_duration};
-use crate::engine::{Finished, Input, promote_spec};
+use crate::engine::{Finished, Input};
 use crate::event::Stream;
 use crate::event::{BuildReason, BuildStatus, Event, Stamped};
 use crate::proc::{shell, spawn, terminate_group};
-use crate::promote::promote_checked;
 use crate::supervise::backoff::{Backoff, Decision};
 use crate::supervise::leftovers::{BUILD_FILE, Records, record_of};
 use crate::watch::ChangeBatch;
@@ -22,8 +21,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
+
+mod staging;
+
+use staging::{Held, Staging};
 
 /// How long the compiler gets between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -40,28 +42,6 @@ enum End {
     Stop,
     Restart,
     Exited(Option<i32>),
-}
-
-/// A staged cycle: its outcome, the promotion, and whether it was dropped
-/// because the compiler was not quiet.
-type Staging = JoinHandle<(
-    BuildOutcome,
-    Result<crate::promote::Promotion, String>,
-    bool,
-)>;
-
-/// How long the output must stay quiet before a dropped promotion is tried
-/// again, and how many times: nx's `@nx/js:tsc` rewrites package.json just
-/// after tsc's done line, and then no cycle follows to promote the edit.
-const QUIET_WAIT: Duration = Duration::from_millis(100);
-const QUIET_TRIES: u32 = 20;
-
-/// A cycle whose promotion was dropped, waiting for the output to go quiet.
-struct Held {
-    outcome: BuildOutcome,
-    reason: String,
-    tries: u32,
-    at: Instant,
 }
 
 struct Compiler {
@@ -87,7 +67,7 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
         return;
     };
     let mut compiler = Compiler {
-        cycles: Cycles::new(ctx.config.build.timeout),
+        cycles: Cycles::new(ctx.config.build.timeout).only_start_opens(warm.only_start_opens),
         ctx,
         warm,
         taps: Arc::default(),
@@ -158,11 +138,11 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
 impl Compiler {
     async fn run_once(&mut self, rx: &mut mpsc::Receiver<ToWarm>) -> End {
         let config = self.ctx.config.clone();
-        let mut child = match spawn(&mut shell(
-            &config.build.command,
-            &config.root,
-            &config.root,
-        )) {
+        let mut command = shell(&config.build.command, &config.root, &config.root);
+        // An open stdin: `esbuild --watch` stops when stdin closes (and so
+        // stops by itself when a killed devloop's end of the pipe closes).
+        command.stdin(std::process::Stdio::piped());
+        let mut child = match spawn(&mut command) {
             Ok(child) => child,
             Err(e) => {
                 let message = format!(
@@ -174,6 +154,7 @@ impl Compiler {
             }
         };
         let pgid = child.id().unwrap_or(0);
+        let stdin = child.stdin.take();
         let mut records = Records::new(&config.state_dir(), BUILD_FILE);
         if let Some(record) = record_of(pgid, Signal::TERM, STOP_GRACE, "build") {
             records.add(record);
@@ -219,6 +200,7 @@ impl Compiler {
             }
         };
         terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
+        drop(stdin);
         records.clear();
         // What it printed last, up to a moment for a pipe held elsewhere.
         while let Ok(Some(line)) =
@@ -227,15 +209,22 @@ impl Compiler {
             self.line(line).await;
         }
         if let Some(build) = self.cycles.interrupted() {
-            let status = match end {
-                End::Exited(_) => BuildStatus::Failed,
-                _ => BuildStatus::Cancelled,
+            let (status, failure) = match end {
+                End::Exited(code) => (
+                    BuildStatus::Failed,
+                    Some(match code {
+                        Some(code) => format!("the compiler exited with code {code} mid-cycle"),
+                        None => "the compiler was killed by a signal mid-cycle".to_string(),
+                    }),
+                ),
+                _ => (BuildStatus::Cancelled, None),
             };
             self.push(BuildOutcome {
                 id: build,
                 status,
                 exit_code: None,
                 ms: 0,
+                failure,
             })
             .await;
         }
@@ -300,6 +289,7 @@ impl Compiler {
                 status,
                 exit_code: None,
                 ms: ended.ms,
+                failure: ended.failure,
             };
             self.push(outcome).await;
         }
@@ -329,139 +319,10 @@ impl Compiler {
                 status: BuildStatus::Timeout,
                 exit_code: None,
                 ms: self.ctx.config.build.timeout.as_millis() as u64,
+                failure: None,
             };
             self.push(outcome).await;
         }
-    }
-
-    /// An ended cycle: reported in order, a good one after its promotion.
-    async fn push(&mut self, outcome: BuildOutcome) {
-        // A newer cycle ended: it promotes instead of the held one.
-        self.drop_held().await;
-        self.queue.push_back((outcome, self.marks));
-        if self.staging.is_none() {
-            self.next_in_queue().await;
-        }
-    }
-
-    async fn next_in_queue(&mut self) {
-        while let Some((outcome, marks)) = self.queue.pop_front() {
-            let spec = promote_spec(&self.ctx.config);
-            match spec {
-                Some(spec) if outcome.status == BuildStatus::Ok => {
-                    self.tries = 1;
-                    self.staging = Some(self.stage(spec, outcome, marks));
-                    return;
-                }
-                _ => self.done(outcome, None).await,
-            }
-        }
-    }
-
-    /// A promotion dropped because the output was not quiet: tried again
-    /// once it has been quiet a moment, unless a newer cycle is on its way.
-    async fn hold(&mut self, outcome: BuildOutcome, reason: String) {
-        let tries = self.tries;
-        if tries >= QUIET_TRIES || !self.queue.is_empty() || self.cycles.is_open() {
-            return self.done(outcome, Some(Err(reason))).await;
-        }
-        let at = Instant::now() + QUIET_WAIT;
-        self.held = Some(Held {
-            outcome,
-            reason,
-            tries,
-            at,
-        });
-    }
-
-    async fn retry(&mut self) {
-        let Some(held) = self.held.take() else {
-            return;
-        };
-        let spec = promote_spec(&self.ctx.config);
-        match spec {
-            Some(spec) if self.queue.is_empty() && !self.cycles.is_open() => {
-                self.tries = held.tries + 1;
-                // Quiet from the last line taken in: a newer one drops it again.
-                self.staging = Some(self.stage(spec, held.outcome, self.marks));
-            }
-            _ => self.done(held.outcome, Some(Err(held.reason))).await,
-        }
-    }
-
-    async fn drop_held(&mut self) {
-        if let Some(held) = self.held.take() {
-            self.done(held.outcome, Some(Err(held.reason))).await;
-        }
-    }
-
-    /// Promotes off the runtime's threads, if the compiler stays quiet.
-    fn stage(
-        &self,
-        spec: crate::promote::PromoteSpec,
-        outcome: BuildOutcome,
-        at_done: Marks,
-    ) -> Staging {
-        let taps = self.taps.clone();
-        let mut settle = super::presets::settle(self.warm.preset);
-        if self.tries > 1 {
-            settle = settle.max(QUIET_WAIT);
-        }
-        tokio::task::spawn_blocking(move || {
-            let build = outcome.id;
-            // Left alone a moment first (lines printed meanwhile still drop
-            // it: the quiet check counts from done), and seen to be.
-            let settled = (!settle.is_zero()).then(|| quiet::fingerprint(&spec.output));
-            std::thread::sleep(settle);
-            let loud = std::cell::Cell::new(false);
-            let before = quiet::fingerprint(&spec.output);
-            let quiet = || {
-                if !taps.quiet_since(at_done) {
-                    loud.set(true);
-                    Err(format!(
-                        "the compiler printed again while build {build} was being staged: not promoted, the next cycle will be"
-                    ))
-                } else if quiet::fingerprint(&spec.output) != before {
-                    loud.set(true);
-                    Err(format!(
-                        "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
-                    ))
-                } else {
-                    Ok(())
-                }
-            };
-            if settled.is_some_and(|settled| settled != before) {
-                let reason = format!(
-                    "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
-                );
-                return (outcome, Err(reason), true);
-            }
-            let result = promote_checked(&spec, &quiet).map_err(|e| e.to_string());
-            let loud = result.is_err() && loud.get();
-            (outcome, result, loud)
-        })
-    }
-
-    /// Waits for the promotion under way and reports what waited for it.
-    async fn settle(&mut self) {
-        if let Some(staging) = self.staging.take()
-            && let Ok((outcome, promotion, _)) = staging.await
-        {
-            self.done(outcome, Some(promotion)).await;
-        }
-        self.drop_held().await;
-        while let Some((outcome, _)) = self.queue.pop_front() {
-            self.done(outcome, None).await;
-        }
-    }
-
-    async fn done(
-        &self,
-        outcome: BuildOutcome,
-        promotion: Option<Result<crate::promote::Promotion, String>>,
-    ) {
-        let finished = Finished { outcome, promotion };
-        let _ = self.ctx.inbox.send(Input::WarmDone(finished)).await;
     }
 
     async fn emit(&self, event: Event) {

@@ -15,6 +15,10 @@ pub struct Preset {
     pub done: &'static str,
     /// Regex: a line that fails the cycle it is in.
     pub failed: &'static str,
+    /// Once the compiler's first cycle ended, only a start line (or a change
+    /// devloop saw) opens a cycle: what the tool prints between cycles (a
+    /// stack trace after a failure, "watching..." notes) opens none.
+    pub only_start_opens: bool,
 }
 
 /// tsc's watch reporter (also what nx's `@nx/js:tsc --watch` prints).
@@ -23,6 +27,7 @@ const TSC: Preset = Preset {
     start: Some(r"Starting (incremental )?compilation"),
     done: r"Watching for file changes\.",
     failed: r"error TS\d+",
+    only_start_opens: false,
 };
 
 pub const PRESETS: &[Preset] = &[
@@ -31,25 +36,35 @@ pub const PRESETS: &[Preset] = &[
         name: "nx @nx/js:tsc --watch",
         ..TSC
     },
+    // tsup 8.5: one "<FORMAT> Build start" per format (CJS, ESM, DTS...), each
+    // ending at "Build success in" or "Build failed"/"Build error"; after a
+    // failure it prints esbuild's error again with a stack trace.
     Preset {
         name: "tsup --watch",
-        start: None,
-        done: r"Build success in \d+",
-        failed: r"Build failed|error TS\d+",
+        start: Some(r"^\S+ Build start$"),
+        done: r"Build success in \d+|^\S+ Build (failed|error)$",
+        failed: r"^\S+ Build (failed|error)$|\[ERROR\]|error TS\d+",
+        only_start_opens: true,
     },
+    // esbuild 0.27 (on stderr): "[watch] build started (change: ...)", the
+    // errors, "[watch] build finished" (also after errors).
     Preset {
         name: "esbuild --watch",
-        start: None,
-        done: r"\[watch\] build finished",
+        start: Some(r"^\[watch\] build started"),
+        done: r"^\[watch\] build finished",
         failed: r"\[ERROR\]",
+        only_start_opens: true,
     },
-    // Rollup's watcher prints no "built in" line after an error, so the
-    // error line ends the cycle too.
+    // vite 8 (rolldown): "build started...", then "built in 8ms." or, on
+    // stderr, "Build failed with 1 error:". vite 7 (rollup) prints no line
+    // after an error but the error itself: "[vite:esbuild] Transform failed
+    // ..." or "file: <path>:<line>:<column>", which end the cycle too.
     Preset {
         name: "vite build --watch",
-        start: None,
-        done: r"built in \d+(\.\d+)?\s*m?s|error during build|Build failed",
-        failed: r"error during build|Build failed|RollupError|\[vite\]: Rollup failed",
+        start: Some(r"^build started\.\.\."),
+        done: r"built in \d+(\.\d+)?\s*m?s|^Build failed with \d+ error|^\[vite:[\w:-]+\] |^file: \S+:\d+:\d+",
+        failed: r"^Build failed with \d+ error|^\[vite:[\w:-]+\] |^file: \S+:\d+:\d+|^error during build",
+        only_start_opens: true,
     },
 ];
 
@@ -138,7 +153,8 @@ mod tests {
         assert_eq!(name("make watch -w"), None);
     }
 
-    /// Lines as the tools print them (tsc 5.9, esbuild 0.25, tsup 8, vite 6).
+    /// Lines as the tools print them (tsc 5.9, tsup 8.5, esbuild 0.27,
+    /// vite 8.3 and 7.3), colours stripped; the `bool`s: done, failed.
     #[test]
     fn presets_match_the_tools_lines() {
         let cases: &[(usize, &str, bool, bool)] = &[
@@ -160,23 +176,36 @@ mod tests {
                 false,
                 false,
             ),
-            (2, "ESM ⚡️ Build success in 12ms", true, false),
-            (2, "ESM Build failed", false, true),
+            (2, "CJS \u{26a1}\u{fe0f} Build success in 12ms", true, false),
+            (2, "CJS Build failed", true, true),
+            (2, "DTS Build error", true, true),
+            (2, "Error: Build failed with 1 error:", false, false),
+            (2, "CLI Watching for changes in \"libs\"", false, false),
             (
                 3,
                 "[watch] build finished, watching for changes...",
                 true,
                 false,
             ),
-            (3, "✘ [ERROR] Expected \";\" but found \"}\"", false, true),
+            (3, "[watch] build finished", true, false),
+            (3, "\u{2718} [ERROR] Unexpected \";\"", false, true),
             (
                 3,
                 "[watch] build started (change: \"src/a.ts\")",
                 false,
                 false,
             ),
-            (4, "✓ built in 312ms.", true, false),
-            (4, "built in 1.20 s", true, false),
+            (4, "built in 312ms.", true, false),
+            (4, "Build failed with 1 error:", true, true),
+            (
+                4,
+                "[vite:esbuild] Transform failed with 1 error:",
+                true,
+                true,
+            ),
+            (4, "file: /w/libs/a/src/index.ts:1:29", true, true),
+            (4, "build started...", false, false),
+            (4, "watching for file changes...", false, false),
         ];
         for &(index, line, done, failed) in cases {
             let preset = &PRESETS[index];
@@ -195,5 +224,21 @@ mod tests {
                 preset.name
             );
         }
+        let starts: &[(usize, &str)] = &[
+            (2, "CJS Build start"),
+            (2, "DTS Build start"),
+            (3, "[watch] build started (change: \"libs/a/src/index.ts\")"),
+            (4, "build started..."),
+        ];
+        for &(index, line) in starts {
+            let start = compile(PRESETS[index].start.unwrap()).unwrap();
+            assert!(
+                start.is_match(line),
+                "{}: start on {line}",
+                PRESETS[index].name
+            );
+        }
+        let start = compile(PRESETS[2].start.unwrap()).unwrap();
+        assert!(!start.is_match("CLI Building entry: libs/a/src/index.ts"));
     }
 }

@@ -2,6 +2,8 @@
 //! and its JSON events read line by line.
 #![allow(dead_code)]
 
+pub mod tiny_queue;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -305,20 +307,27 @@ impl Devloop {
         what: &str,
         matches: impl Fn(&Value) -> bool,
     ) -> Value {
+        self.try_wait_for_within(limit, matches)
+            .unwrap_or_else(|| panic!("no {what} within {limit:?}; saw:\n{}", self.dump()))
+    }
+
+    /// Like `wait_for_within`, None when nothing matched in time: for a
+    /// test that acts again when a real tool did not react (yet).
+    pub fn try_wait_for_within(
+        &mut self,
+        limit: Duration,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Option<Value> {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let event: Value = serde_json::from_str(&line)
-                        .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-                    assert!(event["ts"].is_string(), "event without ts: {line}");
-                    self.seen.push(event.clone());
-                    if matches(&event) {
-                        return event;
-                    }
-                }
-                Err(_) => panic!("no {what} within {limit:?}; saw:\n{}", self.dump()),
+            let line = self.lines.recv_timeout(left).ok()?;
+            let event: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            assert!(event["ts"].is_string(), "event without ts: {line}");
+            self.seen.push(event.clone());
+            if matches(&event) {
+                return Some(event);
             }
         }
     }

@@ -10,6 +10,9 @@ use std::process::{Command, Stdio};
 /// node_modules of `fixture`'s pinned packages, or None (with a note) when
 /// node or npm cannot be found. `bin` must exist in node_modules/.bin.
 pub fn installed(fixture: &Path, cache_name: &str, bin: &str) -> Option<PathBuf> {
+    // Tests of one binary install one at a time (the staging name is per process).
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (Ok(_), Ok(npm)) = (which::which("node"), which::which("npm")) else {
         eprintln!("SKIPPED: node and npm are needed on PATH for this test with real tools");
         return None;

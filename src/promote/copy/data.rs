@@ -41,6 +41,31 @@ pub fn create(path: &Path, mode: u32) -> io::Result<File> {
     Ok(File::from(fd))
 }
 
+/// The recycled file at `path` opened to be written over in place (same
+/// inode, overwritten from the start; the caller sets the length after), which spares the filesystem an inode allocation: on ext4
+/// that is most of the cost of a file. Not for files a running process may
+/// map or execute (native code, executables) nor for hard-linked ones: those
+/// get a new inode, as does any file this open refuses.
+pub fn rewrite(path: &Path) -> Option<File> {
+    if maps_code(path) {
+        return None;
+    }
+    let flags = OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(path, flags, rustix::fs::Mode::empty()).ok()?;
+    let st = rustix::fs::fstat(&fd).ok()?;
+    let plain = st.st_nlink == 1 && (st.st_mode as u32) & 0o111 == 0;
+    if !plain {
+        return None;
+    }
+    Some(File::from(fd))
+}
+
+/// Native code that a process loads with dlopen, mapping the file.
+fn maps_code(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    matches!(ext, "node" | "so" | "dylib" | "dll" | "exe")
+}
+
 pub fn copy_data(src: &mut File, dst: &File, len: u64, bufs: &mut Buffers) -> io::Result<()> {
     if len == 0 {
         return Ok(());

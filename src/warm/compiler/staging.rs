@@ -1,0 +1,180 @@
+//! The warm build's promotions, one at a time and in order: a cycle that
+//! ended is staged off the runtime's threads if the compiler stays quiet,
+//! held and tried again when it was not, and reported to the engine.
+
+use super::{Compiler, Finished, Input};
+use crate::build::BuildOutcome;
+use crate::engine::promote_spec;
+use crate::event::BuildStatus;
+use crate::promote::promote_checked;
+use crate::warm::output::Marks;
+use crate::warm::{presets, quiet};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// A staged cycle: its outcome, the promotion, and whether it was dropped
+/// because the compiler was not quiet.
+pub(super) type Staging = JoinHandle<(
+    BuildOutcome,
+    Result<crate::promote::Promotion, String>,
+    bool,
+)>;
+
+/// How long the output must stay quiet before a dropped promotion is tried
+/// again, and how many times: nx's `@nx/js:tsc` rewrites package.json just
+/// after tsc's done line, and then no cycle follows to promote the edit.
+const QUIET_WAIT: Duration = Duration::from_millis(100);
+const QUIET_TRIES: u32 = 20;
+/// How many settle waits a staging gives writes that go on after done.
+const SETTLE_ROUNDS: u32 = 5;
+
+/// A cycle whose promotion was dropped, waiting for the output to go quiet.
+pub(super) struct Held {
+    outcome: BuildOutcome,
+    reason: String,
+    tries: u32,
+    pub(super) at: Instant,
+}
+
+impl Compiler {
+    /// An ended cycle: reported in order, a good one after its promotion.
+    pub(super) async fn push(&mut self, outcome: BuildOutcome) {
+        // A newer cycle ended: it promotes instead of the held one.
+        self.drop_held().await;
+        self.queue.push_back((outcome, self.marks));
+        if self.staging.is_none() {
+            self.next_in_queue().await;
+        }
+    }
+
+    pub(super) async fn next_in_queue(&mut self) {
+        while let Some((outcome, marks)) = self.queue.pop_front() {
+            let spec = promote_spec(&self.ctx.config);
+            match spec {
+                Some(spec) if outcome.status == BuildStatus::Ok => {
+                    self.tries = 1;
+                    self.staging = Some(self.stage(spec, outcome, marks));
+                    return;
+                }
+                _ => self.done(outcome, None).await,
+            }
+        }
+    }
+
+    /// A promotion dropped because the output was not quiet: tried again
+    /// once it has been quiet a moment, unless a newer cycle is on its way.
+    pub(super) async fn hold(&mut self, outcome: BuildOutcome, reason: String) {
+        let tries = self.tries;
+        if tries >= QUIET_TRIES || !self.queue.is_empty() || self.cycles.is_open() {
+            return self.done(outcome, Some(Err(reason))).await;
+        }
+        let at = Instant::now() + QUIET_WAIT;
+        self.held = Some(Held {
+            outcome,
+            reason,
+            tries,
+            at,
+        });
+    }
+
+    pub(super) async fn retry(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let spec = promote_spec(&self.ctx.config);
+        match spec {
+            Some(spec) if self.queue.is_empty() && !self.cycles.is_open() => {
+                self.tries = held.tries + 1;
+                // Quiet from the last line taken in: a newer one drops it again.
+                self.staging = Some(self.stage(spec, held.outcome, self.marks));
+            }
+            _ => self.done(held.outcome, Some(Err(held.reason))).await,
+        }
+    }
+
+    pub(super) async fn drop_held(&mut self) {
+        if let Some(held) = self.held.take() {
+            self.done(held.outcome, Some(Err(held.reason))).await;
+        }
+    }
+
+    /// Promotes off the runtime's threads, if the compiler stays quiet.
+    pub(super) fn stage(
+        &self,
+        spec: crate::promote::PromoteSpec,
+        outcome: BuildOutcome,
+        at_done: Marks,
+    ) -> Staging {
+        let taps = self.taps.clone();
+        let mut settle = presets::settle(self.warm.preset);
+        if self.tries > 1 {
+            settle = settle.max(QUIET_WAIT);
+        }
+        tokio::task::spawn_blocking(move || {
+            let build = outcome.id;
+            // Left alone `settle` since the last write seen, a few writes at
+            // most (lines printed meanwhile still drop it: the quiet check
+            // counts from done). nx writes package.json once, just after
+            // done: waiting here costs one settle, not a drop and a retry.
+            let mut before = quiet::fingerprint(&spec.output);
+            let mut settled = settle.is_zero();
+            for _ in 0..SETTLE_ROUNDS {
+                if settled {
+                    break;
+                }
+                std::thread::sleep(settle);
+                let now = quiet::fingerprint(&spec.output);
+                settled = now == before;
+                before = now;
+            }
+            let loud = std::cell::Cell::new(false);
+            let quiet = || {
+                if !taps.quiet_since(at_done) {
+                    loud.set(true);
+                    Err(format!(
+                        "the compiler printed again while build {build} was being staged: not promoted, the next cycle will be"
+                    ))
+                } else if quiet::fingerprint(&spec.output) != before {
+                    loud.set(true);
+                    Err(format!(
+                        "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
+                    ))
+                } else {
+                    Ok(())
+                }
+            };
+            if !settled {
+                let reason = format!(
+                    "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
+                );
+                return (outcome, Err(reason), true);
+            }
+            let result = promote_checked(&spec, &quiet).map_err(|e| e.to_string());
+            let loud = result.is_err() && loud.get();
+            (outcome, result, loud)
+        })
+    }
+
+    /// Waits for the promotion under way and reports what waited for it.
+    pub(super) async fn settle(&mut self) {
+        if let Some(staging) = self.staging.take()
+            && let Ok((outcome, promotion, _)) = staging.await
+        {
+            self.done(outcome, Some(promotion)).await;
+        }
+        self.drop_held().await;
+        while let Some((outcome, _)) = self.queue.pop_front() {
+            self.done(outcome, None).await;
+        }
+    }
+
+    pub(super) async fn done(
+        &self,
+        outcome: BuildOutcome,
+        promotion: Option<Result<crate::promote::Promotion, String>>,
+    ) {
+        let finished = Finished { outcome, promotion };
+        let _ = self.ctx.inbox.send(Input::WarmDone(finished)).await;
+    }
+}

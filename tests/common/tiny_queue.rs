@@ -1,0 +1,25 @@
+//! Starting devloop with an inotify queue of 8 events, so that a burst of
+//! writes overflows it. The size is a global setting read when an inotify
+//! instance is created, so it is shrunk only until devloop says `watching`;
+//! a test using this runs alone in its own binary. Needs root.
+
+use super::{Devloop, Workspace};
+
+const QUEUE_SETTING: &str = "/proc/sys/fs/inotify/max_queued_events";
+
+/// devloop watching with a tiny queue, or None (said on stderr) where the
+/// setting cannot be changed.
+pub fn start_with_tiny_inotify_queue(workspace: &Workspace) -> Option<Devloop> {
+    let Ok(original) = std::fs::read_to_string(QUEUE_SETTING) else {
+        eprintln!("skipped: {QUEUE_SETTING} cannot be read");
+        return None;
+    };
+    if std::fs::write(QUEUE_SETTING, "8").is_err() {
+        eprintln!("skipped: {QUEUE_SETTING} cannot be written (needs root)");
+        return None;
+    }
+    let mut devloop = Devloop::start(workspace);
+    devloop.wait_event("watching", &[]);
+    std::fs::write(QUEUE_SETTING, original.trim()).expect("restore max_queued_events");
+    Some(devloop)
+}
