@@ -6,6 +6,9 @@
 //!
 //! Run: `cargo bench --bench flood` (`FLOOD_ONLY=viewers` for the viewers part only)
 
+#[path = "flood/viewers.rs"]
+mod viewers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -36,7 +39,7 @@ fn main() {
         root.join("watch.toml").display()
     );
     if std::env::var("FLOOD_ONLY").as_deref() == Ok("viewers") {
-        return viewers(root);
+        return viewers::viewers(root);
     }
     println!("== {LINES} lines as fast as a child can print them, 120x40 terminal");
     let figures = measure(
@@ -49,7 +52,7 @@ fn main() {
     );
     print_figures("devloop", &figures);
 
-    viewers(root);
+    viewers::viewers(root);
 
     match mprocs() {
         Some(mprocs) => {
@@ -69,106 +72,6 @@ fn main() {
             print_figures("mprocs", &figures);
         }
         None => println!("mprocs: not found (cargo install mprocs), not measured"),
-    }
-}
-
-/// The same flood with viewers attached (issue 12): the host's CPU and peak
-/// RSS with none and with three (one stopped with SIGSTOP), and how long
-/// after the host each live viewer shows the flood's end.
-fn viewers(root: &Path) {
-    let config = format!(
-        "[watch]\npaths = [\"libs\"]\ndebounce = \"50ms\"\n\n[build]\ncommand = \"if [ -f libs/go ]; then {}; fi; echo flood-done-$(ls libs | wc -l)\"\noutput = \"tmp/out\"\n",
-        flood_command()
-    );
-    std::fs::write(root.join("viewers.toml"), config).unwrap();
-    println!("== the same flood with attached viewers (one of three stopped with SIGSTOP)");
-    let mut base = None;
-    for count in [0usize, 3] {
-        let _ = std::fs::remove_file(root.join("libs/go"));
-        let socket = format!("flood-viewers-{count}-{}", std::process::id());
-        let tmux = |args: &[&str]| -> String {
-            let out = Command::new("tmux")
-                .arg("-L")
-                .arg(&socket)
-                .args(args)
-                .output()
-                .expect("tmux");
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        let devloop = env!("CARGO_BIN_EXE_devloop");
-        let config = root.join("viewers.toml");
-        let run = |args: &str| format!("exec {devloop} {args} -c {}", config.display());
-        tmux(&[
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "-n",
-            "host",
-            &run("run"),
-        ]);
-        let wait = |window: &str, text: &str| {
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while !tmux(&["capture-pane", "-p", "-t", window]).contains(text)
-                && Instant::now() < deadline
-            {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            Instant::now()
-        };
-        wait("host", "flood-done-0");
-        let names: Vec<String> = (0..count).map(|i| format!("v{i}")).collect();
-        for name in &names {
-            tmux(&["new-window", "-d", "-n", name, &run("attach")]);
-            wait(name, "flood-done-0");
-        }
-        if let Some(stopped) = names.last() {
-            let pid = tmux(&["display-message", "-p", "-t", stopped, "#{pane_pid}"]);
-            unsafe { libc::kill(pid.trim().parse().unwrap_or(0), libc::SIGSTOP) };
-        }
-        let host_pid: u32 = tmux(&["display-message", "-p", "-t", "host", "#{pane_pid}"])
-            .trim()
-            .parse()
-            .unwrap();
-        let (cpu_before, _) = usage(host_pid);
-        std::fs::write(root.join("libs/go"), "go").unwrap();
-        let host_done = wait("host", "flood-done-1");
-        let lags: Vec<f64> = names[..count.saturating_sub(1)]
-            .iter()
-            .map(|name| {
-                wait(name, "flood-done-1")
-                    .duration_since(host_done)
-                    .as_secs_f64()
-                    * 1e3
-            })
-            .collect();
-        let (cpu_after, rss) = usage(host_pid);
-        let cpu = cpu_after - cpu_before;
-        let ratio = base.map_or(String::new(), |b: f64| {
-            format!(" ({:.2}x of none)", cpu / b)
-        });
-        base.get_or_insert(cpu);
-        let lag = if lags.is_empty() {
-            String::new()
-        } else {
-            let max = lags.iter().copied().fold(0.0, f64::max);
-            format!(" · live viewers show the end {max:.0} ms after the host (slowest)")
-        };
-        println!(
-            "{count} viewers: host CPU during the flood {cpu:.2} s{ratio} · host peak RSS {rss:.1} MB{lag}"
-        );
-        if let Some(stopped) = names.last() {
-            let pid = tmux(&["display-message", "-p", "-t", stopped, "#{pane_pid}"]);
-            unsafe { libc::kill(pid.trim().parse().unwrap_or(0), libc::SIGCONT) };
-        }
-        tmux(&["kill-server"]);
-        // The next run needs the workspace lock: wait for this devloop to go.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while root.join(".devloop/attach.sock").exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
     }
 }
 
@@ -246,26 +149,28 @@ fn measure(
     }
 }
 
-/// CPU seconds (user + system) and peak RSS of a live process.
+/// CPU seconds and peak RSS of a live process. The CPU is the scheduler's
+/// own count in nanoseconds over all its threads (schedstat), where
+/// /proc/PID/stat's user and system times are sampled in 10 ms ticks.
 fn usage(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
-        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
-    });
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let mut nanos = 0u64;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            nanos += stat
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let hwm_kib: f64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0.0);
-    (ticks / hz, hwm_kib / 1024.0)
+    (nanos as f64 / 1e9, hwm_kib / 1024.0)
 }
 
 fn mprocs() -> Option<PathBuf> {

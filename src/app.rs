@@ -112,7 +112,7 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
         (Local::Lines(tx), spawn_sink(rx, line_format(cli, &config)))
     } else {
-        let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
+        let (tx, rx) = mpsc::channel(share::LOCAL_ROUNDS);
         let mut app = ui::App::new(&names, config.ui.scrollback);
         app.shared_selection = Some(selection.clone());
         match ui::spawn(rx, actions_tx, app) {
@@ -150,7 +150,9 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         // Viewers see the end, then the socket goes.
         let _ = finish_tx.send(());
         let _ = hub.await;
-        drop(socket);
+        if let Some(socket) = socket {
+            socket.close(share::VIEWER_GRACE).await;
+        }
         result
     });
     // Stdin's reader thread may be blocked in read(2): do not wait for it.

@@ -13,6 +13,11 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
+/// Events read from the socket handed to the TUI in one piece, at most.
+const EVENTS_AT_ONCE: usize = 512;
+/// Pieces queued for the TUI; the socket waits when they are full.
+const FEED_QUEUE: usize = 64;
+
 /// An open connection: the host's hello and the rest of its lines.
 struct Connection {
     hello: Hello,
@@ -105,7 +110,7 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
         host_selected: hello.selected,
         ended: None,
     });
-    let (feed_tx, feed_rx) = mpsc::channel(4096);
+    let (feed_tx, feed_rx) = mpsc::channel(FEED_QUEUE);
     let (actions_tx, mut actions) = mpsc::channel::<Command>(64);
     let tui = match ui::spawn(feed_rx, actions_tx, app) {
         Ok(tui) => tui,
@@ -119,10 +124,19 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
     let config = config.clone();
     let writer = write.clone();
     std::thread::spawn(move || {
+        // Events already read are handed over together: one wakeup of the
+        // TUI's thread for a burst.
+        let mut events = Vec::new();
         loop {
             let item = match next_line(&mut lines).as_deref().map(Message::parse) {
                 None => return,
-                Some(Message::Event(event)) => Feed::Event(event),
+                Some(Message::Event(event)) => {
+                    events.push(event);
+                    if !lines.buffer().is_empty() && events.len() < EVENTS_AT_ONCE {
+                        continue;
+                    }
+                    Feed::Events(std::mem::take(&mut events))
+                }
                 Some(Message::Viewers(count)) => Feed::Viewers(count),
                 Some(Message::Selected(pane)) => Feed::HostSelected(pane),
                 // Fell behind: attach again, from the history.
@@ -132,6 +146,7 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
                         if let Ok(mut write) = writer.lock() {
                             *write = again.write;
                         }
+                        events.clear();
                         Feed::Reattached {
                             processes: again.hello.processes,
                             scrollback: again.hello.scrollback,
@@ -141,6 +156,13 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
                 },
                 Some(Message::Hello(_) | Message::Live | Message::Other) => continue,
             };
+            if !events.is_empty()
+                && feed_tx
+                    .blocking_send(Feed::Events(std::mem::take(&mut events)))
+                    .is_err()
+            {
+                return;
+            }
             if feed_tx.blocking_send(item).is_err() {
                 return;
             }
@@ -197,7 +219,7 @@ fn status_json(hello: &Hello, app: &App, now: SystemTime) -> serde_json::Value {
     let build_state = match &app.build.state {
         BuildState::Idle => "idle".to_string(),
         BuildState::Running { .. } => "running".to_string(),
-        BuildState::Finished { status, .. } => crate::headless::status_word(*status),
+        BuildState::Finished { status, .. } => crate::event::text::status_word(*status),
     };
     let processes: Vec<serde_json::Value> = app
         .panes

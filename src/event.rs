@@ -1,6 +1,10 @@
 //! What the engine tells the sinks (`Event`) and what the sinks ask of the
 //! engine (`Command`). The JSON form is the contract of SPEC section 5.
 
+mod json;
+pub mod text;
+
+pub use json::JsonLines;
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
@@ -180,53 +184,11 @@ impl Stamped {
 
     /// One JSON object with `ts` first, then `event` and its fields.
     pub fn to_json(&self) -> String {
-        if let Some(line) = self.output_json() {
-            return line;
-        }
-        let body = serde_json::to_string(&self.event).unwrap_or_else(|e| {
-            format!("{{\"event\":\"error\",\"message\":\"cannot encode event: {e}\"}}")
-        });
-        let ts = crate::clock::rfc3339_utc(self.at);
-        format!("{{\"ts\":\"{ts}\",{}", &body[1..])
-    }
-
-    /// `to_json` for output lines, the bulk of a flood: written straight
-    /// into one buffer, the same bytes serde would write.
-    fn output_json(&self) -> Option<String> {
-        let (kind, owner, stream, line) = match &self.event {
-            Event::BuildOutput {
-                build,
-                stream,
-                line,
-            } => ("build_output", format!("\"build\":{build}"), stream, line),
-            Event::ProcessOutput {
-                process,
-                stream,
-                line,
-            } => {
-                let mut owner = String::from("\"process\":");
-                owner.push_str(&serde_json::to_string(process).ok()?);
-                ("process_output", owner, stream, line)
-            }
-            _ => return None,
-        };
-        let stream = match stream {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        };
-        let mut out = Vec::with_capacity(96 + owner.len() + line.len());
-        out.extend_from_slice(b"{\"ts\":\"");
-        out.extend_from_slice(crate::clock::rfc3339_utc(self.at).as_bytes());
-        out.extend_from_slice(b"\",\"event\":\"");
-        out.extend_from_slice(kind.as_bytes());
-        out.extend_from_slice(b"\",");
-        out.extend_from_slice(owner.as_bytes());
-        out.extend_from_slice(b",\"stream\":\"");
-        out.extend_from_slice(stream.as_bytes());
-        out.extend_from_slice(b"\",\"line\":");
-        serde_json::to_writer(&mut out, line).ok()?;
-        out.push(b'}');
-        String::from_utf8(out).ok()
+        let mut out = Vec::with_capacity(128);
+        JsonLines::default().write(&mut out, self);
+        out.pop();
+        // Only UTF-8 is ever written: strings are copied whole or escaped.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// The inverse of `to_json`, for viewers reading a host's stream.
@@ -241,6 +203,9 @@ impl Stamped {
             line.get(33..),
         ) {
             let at = crate::clock::parse_rfc3339_utc(ts)?;
+            if let Some(event) = json::read_output(rest) {
+                return Some(Stamped { at, event });
+            }
             let mut body = String::with_capacity(rest.len() + 1);
             body.push('{');
             body.push_str(rest);

@@ -164,3 +164,36 @@ fn viewers_that_misbehave_change_nothing_and_only_control_acts() {
     );
     assert!(host.wait_exit().success());
 }
+
+#[test]
+fn a_viewer_behind_when_the_host_quits_still_gets_everything_and_the_shutdown_last() {
+    // Far more than a socket holds (so the host's writer is waiting on the
+    // viewer when it quits), far less than a viewer's queue.
+    let build = "mkdir -p tmp/out; if [ -f go ]; then seq -f 'flood line %g: the quick brown fox jumps over the lazy dog' 1 6000; fi";
+    let workspace = Workspace::new(&config_with_build(build));
+    let mut host = Devloop::start(&workspace);
+    host.wait_event("build_finished", &[("build", json!(1))]);
+    let mut late = Raw::connect(&workspace, "view\n");
+    late.wait(|v| v["attach"] == "live");
+
+    // Not read from here until the host has been told to quit.
+    workspace.write("go", "");
+    host.send("b");
+    host.wait_event("build_finished", &[("build", json!(2))]);
+    host.send("q");
+    let mut lines = 0;
+    let mut last = Value::Null;
+    for line in late.lines.lines() {
+        let value: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if value["line"] == "flood line 6000: the quick brown fox jumps over the lazy dog" {
+            lines += 1;
+        }
+        last = value;
+    }
+    assert_eq!(lines, 1, "the flood's last line came");
+    assert_eq!(
+        last["event"], "shutdown",
+        "the stream ends with the shutdown"
+    );
+    assert!(host.wait_exit().success());
+}

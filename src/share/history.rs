@@ -7,10 +7,9 @@
 use crate::event::{Event, Stamped};
 use std::collections::VecDeque;
 use std::mem::Discriminant;
-use std::sync::Arc;
 
-/// An event with its JSON line, once a viewer has needed it.
-type Kept = (u64, Stamped, Option<Arc<str>>);
+/// An event with its place in the order they happened.
+type Kept = (u64, Stamped);
 
 /// Bytes of text kept per pane, as the TUI's own scrollback keeps.
 const MAX_PANE_BYTES: usize = 4 * 1024 * 1024;
@@ -45,8 +44,8 @@ impl History {
         }
     }
 
-    /// Keeps `stamped`, with its JSON line when it was already made.
-    pub fn push(&mut self, stamped: &Stamped, json: Option<Arc<str>>) {
+    /// Keeps `stamped`.
+    pub fn push(&mut self, stamped: &Stamped) {
         let seq = self.next;
         self.next += 1;
         let max_lines = self.max_lines;
@@ -57,17 +56,16 @@ impl History {
         if is_state(&stamped.event) {
             let kind = std::mem::discriminant(&stamped.event);
             pane.pinned.retain(|(k, _)| *k != kind);
-            pane.pinned
-                .push((kind, (seq, stamped.clone(), json.clone())));
+            pane.pinned.push((kind, (seq, stamped.clone())));
         }
         if matches!(stamped.event, Event::Watching { .. } | Event::Change { .. }) {
             return;
         }
         pane.bytes += line_bytes(&stamped.event);
-        pane.lines.push_back((seq, stamped.clone(), json));
+        pane.lines.push_back((seq, stamped.clone()));
         while pane.lines.len() > max_lines || (pane.bytes > MAX_PANE_BYTES && pane.lines.len() > 1)
         {
-            if let Some((_, old, _)) = pane.lines.pop_front() {
+            if let Some((_, old)) = pane.lines.pop_front() {
                 pane.bytes -= line_bytes(&old.event);
             }
         }
@@ -77,31 +75,23 @@ impl History {
     pub fn replay(&self) -> Vec<&Stamped> {
         self.kept()
             .into_iter()
-            .map(|(_, stamped, _)| stamped)
-            .collect()
-    }
-
-    /// Everything kept as JSON lines, in the order it happened.
-    pub fn replay_json(&self) -> Vec<Arc<str>> {
-        self.kept()
-            .into_iter()
-            .map(|(_, stamped, json)| json.clone().unwrap_or_else(|| stamped.to_json().into()))
+            .map(|(_, stamped)| stamped)
             .collect()
     }
 
     fn kept(&self) -> Vec<&Kept> {
         let mut all: Vec<&Kept> = Vec::new();
         for pane in self.panes.iter().chain([&self.global]) {
-            let first_line = pane.lines.front().map_or(u64::MAX, |(seq, _, _)| *seq);
+            let first_line = pane.lines.front().map_or(u64::MAX, |(seq, _)| *seq);
             all.extend(
                 pane.pinned
                     .iter()
                     .map(|(_, kept)| kept)
-                    .filter(|(seq, _, _)| *seq < first_line),
+                    .filter(|(seq, _)| *seq < first_line),
             );
             all.extend(pane.lines.iter());
         }
-        all.sort_by_key(|(seq, _, _)| *seq);
+        all.sort_by_key(|(seq, _)| *seq);
         all
     }
 }
@@ -158,31 +148,25 @@ mod tests {
     #[test]
     fn keeps_the_scrollback_and_the_states_output_pushed_out() {
         let mut history = History::new(&["web".into()], 3);
-        history.push(
-            &Stamped::now(Event::Watching {
-                paths: vec!["libs".into()],
-                dirs: 1,
-                ms: 1,
-            }),
-            None,
-        );
+        history.push(&Stamped::now(Event::Watching {
+            paths: vec!["libs".into()],
+            dirs: 1,
+            ms: 1,
+        }));
         let started = Stamped::now(Event::ProcessStarted {
             process: "web".into(),
             pid: 9,
             restarts: 0,
             port: None,
         });
-        history.push(&started, Some(started.to_json().into()));
+        history.push(&started);
         for i in 0..10 {
-            history.push(&output("web", format!("line {i}")), None);
+            history.push(&output("web", format!("line {i}")));
         }
-        history.push(
-            &Stamped::now(Event::BuildStarted {
-                build: 1,
-                reason: crate::event::BuildReason::Startup,
-            }),
-            None,
-        );
+        history.push(&Stamped::now(Event::BuildStarted {
+            build: 1,
+            reason: crate::event::BuildReason::Startup,
+        }));
         let replay = history.replay();
         assert_eq!(replay.len(), 6, "watching, started, 3 lines, build");
         assert!(matches!(replay[0].event, Event::Watching { .. }));
@@ -192,8 +176,5 @@ mod tests {
         ));
         assert!(matches!(&replay[2].event, Event::ProcessOutput { line, .. } if line == "line 7"));
         assert!(matches!(replay[5].event, Event::BuildStarted { .. }));
-        let json = history.replay_json();
-        assert_eq!(json.len(), 6);
-        assert_eq!(&*json[1], started.to_json(), "the line made once is kept");
     }
 }

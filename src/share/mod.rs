@@ -11,20 +11,28 @@ mod server;
 pub use history::History;
 pub use server::{SocketGuard, serve, socket_path};
 
-use crate::event::{Event, Stamped};
+use crate::event::{Event, JsonLines, Stamped};
 use crate::ui::Feed;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// Events queued for the local output before it counts as stuck.
+/// Events queued for the local line output before it counts as stuck.
 pub const LOCAL_QUEUE: usize = 4096;
+/// Rounds (of at most ROUND events) queued for the TUI likewise.
+pub const LOCAL_ROUNDS: usize = 16;
 /// How long one event may wait on a full local queue before the output
 /// counts as stuck and events are skipped instead.
 const STUCK_AFTER: Duration = Duration::from_millis(300);
-/// Lines queued for one viewer; more and it is dropped.
-pub const VIEWER_QUEUE: usize = 16_384;
+/// Bytes queued for one viewer (about 27,000 lines of output); more and it
+/// is dropped.
+pub const VIEWER_QUEUE_BYTES: usize = 4 * 1024 * 1024;
+/// Most events taken from the engine in one round: sent to viewers as one
+/// chunk, to the TUI as one piece.
+const ROUND: usize = 512;
+/// How long viewers have at exit to be sent the rest, the shutdown last.
+pub const VIEWER_GRACE: Duration = Duration::from_secs(1);
 /// How often the host's selection is looked at for viewers that follow it.
 const SELECTION_POLL: Duration = Duration::from_millis(100);
 
@@ -32,6 +40,13 @@ const SELECTION_POLL: Duration = Duration::from_millis(100);
 pub enum Local {
     Lines(mpsc::Sender<Stamped>),
     Tui(mpsc::Sender<Feed>),
+}
+
+/// What the local output is handed at once.
+enum Shown {
+    Event(Stamped),
+    /// A whole round, for the TUI.
+    Round(Vec<Stamped>),
 }
 
 /// What the socket server asks of the hub.
@@ -44,19 +59,39 @@ pub enum Control {
     Leave(u64),
 }
 
+/// Whole JSON lines, each ended by a newline, shared by every viewer.
+pub type Chunk = Arc<Vec<u8>>;
+
 pub struct Joined {
     pub id: u64,
     /// The hello line, then the history, then the live marker.
-    pub first: Vec<Arc<str>>,
-    pub live: mpsc::Receiver<Arc<str>>,
+    pub first: Vec<u8>,
+    pub live: mpsc::UnboundedReceiver<Chunk>,
+    /// Bytes in `live`: the hub adds, the viewer's writer takes away.
+    pub queued: Arc<AtomicUsize>,
     /// Fires when the hub drops this viewer for falling behind.
     pub dropped: oneshot::Receiver<()>,
 }
 
 struct Viewer {
     id: u64,
-    queue: mpsc::Sender<Arc<str>>,
+    queue: mpsc::UnboundedSender<Chunk>,
+    queued: Arc<AtomicUsize>,
     dropped: Option<oneshot::Sender<()>>,
+}
+
+impl Viewer {
+    /// Queues `chunk`; false when the viewer is gone or too far behind.
+    fn send(&mut self, chunk: &Chunk) -> bool {
+        let before = self.queued.fetch_add(chunk.len(), Ordering::Relaxed);
+        if before + chunk.len() > VIEWER_QUEUE_BYTES {
+            if let Some(dropped) = self.dropped.take() {
+                let _ = dropped.send(());
+            }
+            return false;
+        }
+        self.queue.send(chunk.clone()).is_ok()
+    }
 }
 
 pub struct Hub {
@@ -68,6 +103,10 @@ pub struct Hub {
     skipped: u64,
     viewers: Vec<Viewer>,
     next_viewer: u64,
+    json: JsonLines,
+    round: Vec<Stamped>,
+    /// JSON bytes per event in the last round: the next one's room.
+    bytes_per_event: usize,
     /// The host TUI's selected pane.
     selection: Arc<AtomicUsize>,
     sent_selection: usize,
@@ -88,6 +127,9 @@ impl Hub {
             skipped: 0,
             viewers: Vec::new(),
             next_viewer: 1,
+            json: JsonLines::default(),
+            round: Vec::with_capacity(ROUND),
+            bytes_per_event: 160,
             selection,
             sent_selection: 0,
         }
@@ -107,13 +149,23 @@ impl Hub {
                 biased;
                 Some(request) = control.recv() => self.control(request).await,
                 event = events.recv() => match event {
-                    Some(event) => self.publish(event).await,
+                    Some(event) => {
+                        self.round.push(event);
+                        while self.round.len() < ROUND {
+                            match events.try_recv() {
+                                Ok(event) => self.round.push(event),
+                                Err(_) => break,
+                            }
+                        }
+                        self.publish().await;
+                    }
                     None => break,
                 },
                 _ = &mut finish => {
                     while let Ok(event) = events.try_recv() {
-                        self.publish(event).await;
+                        self.round.push(event);
                     }
+                    self.publish().await;
                     break;
                 }
                 _ = poll.tick() => self.selection_changed(),
@@ -121,35 +173,52 @@ impl Hub {
         }
     }
 
-    async fn publish(&mut self, event: Stamped) {
-        let json = (!self.viewers.is_empty()).then(|| Arc::<str>::from(event.to_json()));
-        if let Some(line) = &json {
-            self.broadcast(line);
+    /// The round's events, to viewers as one chunk, then to the history
+    /// and the local output one by one.
+    async fn publish(&mut self) {
+        if self.round.is_empty() {
+            return;
         }
-        self.history.push(&event, json);
-        self.show_locally(event).await;
+        let mut round = std::mem::take(&mut self.round);
+        if !self.viewers.is_empty() {
+            // Room for the round as the last one needed per event, and a
+            // little more, so that it is rarely moved while it grows.
+            let mut chunk = Vec::with_capacity(round.len() * (self.bytes_per_event + 16));
+            for event in &round {
+                self.json.write(&mut chunk, event);
+            }
+            self.bytes_per_event = chunk.len().div_ceil(round.len()).clamp(64, 1024);
+            self.broadcast(&Arc::new(chunk));
+        }
+        for event in &round {
+            self.history.push(event);
+        }
+        if let Local::Tui(_) = self.local {
+            // One piece: the TUI's thread wakes once for the round. An
+            // exact-size copy; the round's room is kept for the next.
+            let count = round.len() as u64;
+            #[allow(clippy::drain_collect)]
+            let events = round.drain(..).collect();
+            self.show_locally(Shown::Round(events), count).await;
+        } else {
+            for event in round.drain(..) {
+                self.show_locally(Shown::Event(event), 1).await;
+            }
+        }
+        self.round = round;
     }
 
-    /// Sends `line` to every viewer; one whose queue is full is dropped.
-    fn broadcast(&mut self, line: &Arc<str>) {
+    /// Sends `chunk` to every viewer; one too far behind is dropped.
+    fn broadcast(&mut self, chunk: &Chunk) {
         let before = self.viewers.len();
-        self.viewers
-            .retain_mut(|viewer| match viewer.queue.try_send(line.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    if let Some(dropped) = viewer.dropped.take() {
-                        let _ = dropped.send(());
-                    }
-                    false
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            });
+        self.viewers.retain_mut(|viewer| viewer.send(chunk));
         if self.viewers.len() != before {
             self.count_changed();
         }
     }
 
-    async fn show_locally(&mut self, event: Stamped) {
+    /// `count` events to the local output, unless it stopped reading.
+    async fn show_locally(&mut self, shown: Shown, count: u64) {
         if self.stuck {
             let note = Stamped::now(Event::Notice {
                 message: format!(
@@ -162,21 +231,42 @@ impl Hub {
                 self.stuck = false;
                 self.skipped = 0;
             } else {
-                self.skipped += 1;
+                self.skipped += count;
                 return;
             }
         }
-        let sent = match &self.local {
-            Local::Lines(tx) => tokio::time::timeout(STUCK_AFTER, tx.send(event))
-                .await
-                .map(|r| r.is_ok()),
-            Local::Tui(tx) => tokio::time::timeout(STUCK_AFTER, tx.send(Feed::Event(event)))
-                .await
-                .map(|r| r.is_ok()),
+        let timed_out = match (&self.local, shown) {
+            (Local::Lines(tx), Shown::Event(event)) => {
+                tokio::time::timeout(STUCK_AFTER, tx.send(event))
+                    .await
+                    .is_err()
+            }
+            (Local::Lines(tx), Shown::Round(events)) => {
+                // Not handed over this way; kept right all the same.
+                let mut timed_out = false;
+                for event in events {
+                    timed_out = tokio::time::timeout(STUCK_AFTER, tx.send(event))
+                        .await
+                        .is_err();
+                    if timed_out {
+                        break;
+                    }
+                }
+                timed_out
+            }
+            (Local::Tui(tx), shown) => {
+                let feed = match shown {
+                    Shown::Event(event) => Feed::Event(event),
+                    Shown::Round(events) => Feed::Events(events),
+                };
+                tokio::time::timeout(STUCK_AFTER, tx.send(feed))
+                    .await
+                    .is_err()
+            }
         };
-        if sent.is_err() {
+        if timed_out {
             self.stuck = true;
-            self.skipped += 1;
+            self.skipped += count;
         }
     }
 
@@ -192,23 +282,31 @@ impl Hub {
             Control::Join { reply } => {
                 let id = self.next_viewer;
                 self.next_viewer += 1;
-                let (queue, live) = mpsc::channel(VIEWER_QUEUE);
+                let (queue, live) = mpsc::unbounded_channel();
+                let queued = Arc::new(AtomicUsize::new(0));
                 let (dropped_tx, dropped) = oneshot::channel();
                 self.hello.viewers = self.viewers.len() + 1;
                 self.hello.selected = self.selection.load(Ordering::Relaxed);
-                let mut first: Vec<Arc<str>> = vec![self.hello.to_line().into()];
-                first.extend(self.history.replay_json());
-                first.push(protocol::LIVE.into());
+                let mut first = self.hello.to_line().into_bytes();
+                first.push(b'\n');
+                let mut json = JsonLines::default();
+                for event in self.history.replay() {
+                    json.write(&mut first, event);
+                }
+                first.extend_from_slice(protocol::LIVE.as_bytes());
+                first.push(b'\n');
                 let joined = Joined {
                     id,
                     first,
                     live,
+                    queued: queued.clone(),
                     dropped,
                 };
                 if reply.send(joined).is_ok() {
                     self.viewers.push(Viewer {
                         id,
                         queue,
+                        queued,
                         dropped: Some(dropped_tx),
                     });
                     self.count_changed();
@@ -226,9 +324,9 @@ impl Hub {
 
     fn count_changed(&mut self) {
         let count = self.viewers.len();
-        let line: Arc<str> = protocol::viewers_line(count).into();
-        for viewer in &self.viewers {
-            let _ = viewer.queue.try_send(line.clone());
+        let line = chunk_of(protocol::viewers_line(count));
+        for viewer in &mut self.viewers {
+            viewer.send(&line);
         }
         if let Local::Tui(tx) = &self.local {
             let _ = tx.try_send(Feed::Viewers(count));
@@ -239,10 +337,17 @@ impl Hub {
         let selected = self.selection.load(Ordering::Relaxed);
         if selected != self.sent_selection {
             self.sent_selection = selected;
-            let line: Arc<str> = protocol::selected_line(selected).into();
-            for viewer in &self.viewers {
-                let _ = viewer.queue.try_send(line.clone());
+            let line = chunk_of(protocol::selected_line(selected));
+            for viewer in &mut self.viewers {
+                viewer.send(&line);
             }
         }
     }
+}
+
+/// One line of the attach protocol as a chunk.
+fn chunk_of(line: String) -> Chunk {
+    let mut bytes = line.into_bytes();
+    bytes.push(b'\n');
+    Arc::new(bytes)
 }

@@ -4,22 +4,26 @@
 //! history and live queue, and one that reads its commands.
 
 use super::protocol::{self, MAX_LINE};
-use super::{Control, Joined};
+use super::{Chunk, Control, Joined};
 use crate::engine::Input;
 use crate::event::Command;
+use std::io::IoSlice;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 /// A viewer has this long to say `view` or `control`.
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
-/// Bytes gathered into one write to a viewer.
-const WRITE_BATCH: usize = 64 * 1024;
+/// The socket buffer asked for each viewer.
+const SEND_BUFFER: usize = 1024 * 1024;
+/// Bytes of queued chunks taken into one write to a viewer.
+const WRITE_BATCH: usize = 256 * 1024;
 
 pub fn socket_path(state_dir: &Path) -> PathBuf {
     state_dir.join("attach.sock")
@@ -28,6 +32,23 @@ pub fn socket_path(state_dir: &Path) -> PathBuf {
 /// Removes the socket when devloop ends.
 pub struct SocketGuard {
     path: PathBuf,
+    accept: Option<JoinHandle<()>>,
+    /// Ends when every viewer's tasks have.
+    viewers_done: mpsc::Receiver<()>,
+}
+
+impl SocketGuard {
+    /// Takes no more viewers and gives those attached up to `grace` to be
+    /// sent what is queued for them, the shutdown last; call it after the
+    /// hub has ended, so their queues are closed.
+    pub async fn close(mut self, grace: Duration) {
+        let _ = std::fs::remove_file(&self.path);
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+            let _ = accept.await;
+        }
+        let _ = tokio::time::timeout(grace, self.viewers_done.recv()).await;
+    }
 }
 
 impl Drop for SocketGuard {
@@ -50,13 +71,44 @@ pub fn serve(
         _ => {}
     }
     let listener = UnixListener::bind(&path).map_err(failed)?;
-    let guard = SocketGuard { path: path.clone() };
+    let (alive, viewers_done) = mpsc::channel(1);
+    let mut guard = SocketGuard {
+        path: path.clone(),
+        accept: None,
+        viewers_done,
+    };
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
-    tokio::spawn(accept(listener, hub, inbox));
+    guard.accept = Some(tokio::spawn(accept(listener, hub, inbox, alive)));
     Ok(guard)
 }
 
-async fn accept(listener: UnixListener, hub: mpsc::Sender<Control>, inbox: mpsc::Sender<Input>) {
+/// Asks for a socket buffer of SEND_BUFFER (the system may give less): a
+/// writer that must wait for room waits until the host's runtime next
+/// looks at its sockets, which in a flood may be a few rounds later, and
+/// the viewer would sit idle meanwhile.
+fn more_room(stream: &tokio::net::UnixStream) {
+    use std::os::fd::AsRawFd;
+    let size = SEND_BUFFER as libc::c_int;
+    // SAFETY: setsockopt reads one int from the pointer given with its size.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+/// Each viewer's tasks hold a clone of `alive` (nothing is sent on it), so
+/// `SocketGuard::close` sees when they have all ended.
+async fn accept(
+    listener: UnixListener,
+    hub: mpsc::Sender<Control>,
+    inbox: mpsc::Sender<Input>,
+    alive: mpsc::Sender<()>,
+) {
     let me = rustix::process::geteuid().as_raw();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -68,8 +120,10 @@ async fn accept(listener: UnixListener, hub: mpsc::Sender<Control>, inbox: mpsc:
         if stream.peer_cred().map(|c| c.uid()).ok() != Some(me) {
             continue;
         }
+        more_room(&stream);
         let (read, write) = stream.into_split();
-        tokio::spawn(viewer(read, write, hub.clone(), inbox.clone()));
+        let viewer = viewer(read, write, hub.clone(), inbox.clone(), alive.clone());
+        tokio::spawn(viewer);
     }
 }
 
@@ -78,6 +132,7 @@ async fn viewer(
     write: OwnedWriteHalf,
     hub: mpsc::Sender<Control>,
     inbox: mpsc::Sender<Input>,
+    alive: mpsc::Sender<()>,
 ) {
     let mut read = BufReader::new(read);
     let mut first = Vec::new();
@@ -93,7 +148,11 @@ async fn viewer(
     }
     let Ok(joined) = joined.await else { return };
     let id = joined.id;
-    let writer = tokio::spawn(write_viewer(write, joined));
+    let writer_alive = alive.clone();
+    let writer = tokio::spawn(async move {
+        write_viewer(write, joined).await;
+        drop(writer_alive);
+    });
     let commands = read_commands(read, control, inbox);
     tokio::pin!(commands);
     tokio::select! {
@@ -140,81 +199,105 @@ async fn read_commands(
     }
 }
 
-/// The history, then the live queue, in batched writes. Dropped by the hub:
-/// a last line saying so, if the viewer still reads, then the end.
+/// The history, then the live queue. Dropped by the hub: a last line
+/// saying so, if the viewer still reads, then the end.
 async fn write_viewer(mut write: OwnedWriteHalf, joined: Joined) {
+    // The queue is gone by then: a stopped viewer holds no memory while
+    // the note waits.
+    if !write_all_queued(&mut write, joined).await {
+        return said_dropped(write).await;
+    }
+    let _ = write.shutdown().await;
+}
+
+/// Writes until the queue closes (true) or the viewer is dropped or gone;
+/// each write takes all that is queued, up to WRITE_BATCH.
+async fn write_all_queued(write: &mut OwnedWriteHalf, joined: Joined) -> bool {
     let Joined {
         first,
         mut live,
+        queued,
         mut dropped,
         ..
     } = joined;
     let mut hub_gone = false;
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
-    for line in first {
-        push(&mut batch, &line);
-        if batch.len() >= WRITE_BATCH
-            && !flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await
-        {
-            return said_dropped(write).await;
-        }
+    if !flush(write.write_all(&first), &mut dropped, &mut hub_gone).await {
+        return false;
     }
+    drop(first);
+    let mut pending: Vec<Chunk> = Vec::new();
     loop {
-        if !flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await {
-            return said_dropped(write).await;
-        }
         let next = tokio::select! {
-            line = live.recv() => line,
+            chunk = live.recv() => chunk,
             result = &mut dropped, if !hub_gone => match result {
-                Ok(()) => return said_dropped(write).await,
+                Ok(()) => return false,
                 Err(_) => { hub_gone = true; continue; }
             },
         };
-        let Some(line) = next else { break };
-        push(&mut batch, &line);
-        while batch.len() < WRITE_BATCH {
+        let Some(chunk) = next else { return true };
+        let mut taken = chunk.len();
+        pending.push(chunk);
+        while taken < WRITE_BATCH {
             match live.try_recv() {
-                Ok(line) => push(&mut batch, &line),
+                Ok(chunk) => {
+                    taken += chunk.len();
+                    pending.push(chunk);
+                }
                 Err(_) => break,
             }
         }
+        queued.fetch_sub(taken, Ordering::Relaxed);
+        if !flush(write_chunks(write, &pending), &mut dropped, &mut hub_gone).await {
+            return false;
+        }
+        pending.clear();
     }
-    let _ = flush(&mut write, &mut batch, &mut dropped, &mut hub_gone).await;
-    let _ = write.shutdown().await;
 }
 
-fn push(batch: &mut Vec<u8>, line: &Arc<str>) {
-    batch.extend_from_slice(line.as_bytes());
-    batch.push(b'\n');
+/// Writes `chunks` whole, as few system calls as the socket allows and
+/// without copying them together.
+async fn write_chunks(write: &mut OwnedWriteHalf, chunks: &[Chunk]) -> std::io::Result<()> {
+    let (mut index, mut offset) = (0, 0);
+    while index < chunks.len() {
+        let slices: Vec<IoSlice> = std::iter::once(IoSlice::new(&chunks[index][offset..]))
+            .chain(chunks[index + 1..].iter().map(|chunk| IoSlice::new(chunk)))
+            .take(64)
+            .collect();
+        let mut written = write.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let left = chunks[index].len() - offset;
+            if written < left {
+                offset += written;
+                break;
+            }
+            written -= left;
+            (index, offset) = (index + 1, 0);
+        }
+    }
+    Ok(())
 }
 
-/// Writes the batch; false when the viewer was dropped meanwhile or the
+/// Runs `writing`; false when the viewer was dropped meanwhile or the
 /// write failed.
 async fn flush(
-    write: &mut OwnedWriteHalf,
-    batch: &mut Vec<u8>,
+    writing: impl Future<Output = std::io::Result<()>>,
     dropped: &mut oneshot::Receiver<()>,
     hub_gone: &mut bool,
 ) -> bool {
-    if batch.is_empty() {
-        return true;
-    }
-    let done = {
-        // One write future throughout: restarting it could repeat bytes.
-        let writing = write.write_all(batch);
-        tokio::pin!(writing);
-        loop {
-            tokio::select! {
-                result = &mut writing => break result.is_ok(),
-                result = &mut *dropped, if !*hub_gone => match result {
-                    Ok(()) => break false,
-                    Err(_) => *hub_gone = true,
-                },
-            }
+    // One write future throughout: restarting it could repeat bytes.
+    tokio::pin!(writing);
+    loop {
+        tokio::select! {
+            result = &mut writing => return result.is_ok(),
+            result = &mut *dropped, if !*hub_gone => match result {
+                Ok(()) => return false,
+                Err(_) => *hub_gone = true,
+            },
         }
-    };
-    batch.clear();
-    done
+    }
 }
 
 async fn said_dropped(mut write: OwnedWriteHalf) {

@@ -19,6 +19,8 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub enum Feed {
     Event(Stamped),
+    /// Several events in the order they happened: one wakeup for a burst.
+    Events(Vec<Stamped>),
     /// How many viewers are attached.
     Viewers(usize),
     /// The pane the host has selected.
@@ -100,6 +102,16 @@ pub struct App {
     pub shared_selection: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
+impl Feed {
+    /// How many events this carries, for taking turns with the keys.
+    pub fn events(&self) -> usize {
+        match self {
+            Feed::Events(events) => events.len(),
+            _ => 1,
+        }
+    }
+}
+
 impl App {
     pub fn new(process_names: &[String], scrollback: usize) -> App {
         let build = Pane {
@@ -137,6 +149,7 @@ impl App {
     pub fn feed(&mut self, item: &Feed) {
         match item {
             Feed::Event(event) => self.apply(event),
+            Feed::Events(events) => events.iter().for_each(|event| self.apply(event)),
             Feed::Viewers(count) => self.viewers = *count,
             Feed::HostSelected(index) => {
                 if let Some(remote) = &mut self.remote {
@@ -226,7 +239,7 @@ impl App {
                     exit_code: *exit_code,
                     ms: *ms,
                 };
-                let word = crate::headless::status_word(*status);
+                let word = crate::event::text::status_word(*status);
                 self.build_lines()
                     .push(at, &format!("\x1b[2m── build #{build} {word}\x1b[0m"));
             }
@@ -239,7 +252,7 @@ impl App {
                 ..
             } => {
                 self.build.generation = Some(*generation);
-                self.build.strategy = Some(crate::headless::json_word(strategy));
+                self.build.strategy = Some(crate::event::text::json_word(strategy));
                 self.devloop_line(stamped);
             }
             Event::RolledBack { generation, .. } => {
@@ -266,7 +279,7 @@ impl App {
 
     /// devloop's own sentence for an event, dim in the build pane.
     fn devloop_line(&mut self, stamped: &Stamped) {
-        let text = crate::headless::describe(&stamped.event).1;
+        let text = crate::event::text::describe(&stamped.event).1;
         let colour = if matches!(stamped.event, Event::PromoteFailed { .. }) {
             "31"
         } else {
@@ -278,7 +291,7 @@ impl App {
 
     /// Process events: the pane's title state, and a line for each change.
     fn apply_process(&mut self, stamped: &Stamped) {
-        let Some((name, text)) = crate::headless::describe_process(&stamped.event) else {
+        let Some((name, text)) = crate::event::text::describe_process(&stamped.event) else {
             return;
         };
         let Some(pane) = self.panes.iter_mut().find(|p| p.name() == name) else {

@@ -4,6 +4,7 @@
 
 mod ansi;
 mod app;
+mod help;
 mod input;
 mod pane;
 mod render;
@@ -99,9 +100,13 @@ async fn run(
             event = events.recv(), if open => match event {
                 Some(event) => {
                     app.feed(&event);
-                    for _ in 0..EVENTS_PER_TURN {
+                    let mut fed = event.events();
+                    while fed < EVENTS_PER_TURN {
                         match events.try_recv() {
-                            Ok(event) => app.feed(&event),
+                            Ok(event) => {
+                                app.feed(&event);
+                                fed += event.events();
+                            }
                             Err(_) => break,
                         }
                     }

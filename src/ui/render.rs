@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::widgets::{Block, BorderType, Paragraph};
 use std::time::SystemTime;
 
 /// Where each visible pane goes: all in a grid, or the selected one alone.
@@ -52,7 +52,7 @@ pub fn render(app: &App, frame: &mut Frame, now: SystemTime) {
     };
     frame.render_widget(Paragraph::new(status_line(app, now)), status);
     if app.help {
-        render_help(frame, area);
+        super::help::render_help(app, frame, area);
     }
 }
 
@@ -223,60 +223,4 @@ fn viewer_line(app: &App, remote: &super::app::Remote) -> Vec<Span<'static>> {
         ))
         .cyan(),
     ]
-}
-
-const HELP: &[(&str, &str)] = &[
-    ("Tab, arrows", "select a pane (mouse: click)"),
-    ("Enter, z", "zoom the selected pane / back to the grid"),
-    (
-        "r",
-        "restart the selected process (on the build pane: build)",
-    ),
-    ("s", "stop or start the selected process"),
-    ("b", "build now"),
-    ("x", "cancel the running build (nothing is promoted)"),
-    ("u", "undo: put the previous promoted generation back"),
-    (
-        "PgUp, PgDn",
-        "scroll (mouse wheel too); Home goes to the top",
-    ),
-    ("End", "follow the output again"),
-    ("/", "search; n older match, N newer match, Esc clears"),
-    ("c", "clear the selected pane"),
-    ("t", "timestamps on or off"),
-    ("?", "this help"),
-    ("q, Ctrl-C", "quit: stop every process, then exit"),
-];
-
-fn render_help(frame: &mut Frame, area: Rect) {
-    let width = 72.min(area.width);
-    let height = (HELP.len() as u16 + 4).min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    let lines: Vec<Line> = HELP
-        .iter()
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(format!("  {keys:<12} "), Style::new().bold()),
-                Span::raw(*what),
-            ])
-        })
-        .chain([
-            Line::from(""),
-            Line::from("  any key closes this help").dim(),
-        ])
-        .collect();
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered()
-                .title(" keys ")
-                .border_type(BorderType::Double),
-        ),
-        rect,
-    );
 }

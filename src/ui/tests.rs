@@ -240,6 +240,30 @@ fn help_overlay_lists_the_keys() {
 }
 
 #[test]
+fn a_viewers_help_has_its_own_keys_and_says_what_read_only_refuses() {
+    for control in [false, true] {
+        let mut app = app();
+        app.remote = Some(super::app::Remote {
+            control,
+            ..Default::default()
+        });
+        key(&mut app, KeyCode::Char('?'));
+        let shown = screen(&app);
+        assert!(shown.contains("follow the host's selection"), "{shown}");
+        assert!(
+            shown.contains("leave this view; devloop goes on"),
+            "{shown}"
+        );
+        let refused = shown.contains("read-only: b, x, u, r, s and Q are refused");
+        let acting = shown.contains("--control: b, x, u, r, s and Q act");
+        assert_eq!((refused, acting), (!control, control), "{shown}");
+    }
+    let mut host = app();
+    key(&mut host, KeyCode::Char('?'));
+    assert!(!screen(&host).contains("follow the host"));
+}
+
+#[test]
 fn child_colours_survive_to_the_screen() {
     let app = app();
     let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
