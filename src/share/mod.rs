@@ -42,13 +42,6 @@ pub enum Local {
     Tui(mpsc::Sender<Feed>),
 }
 
-/// What the local output is handed at once.
-enum Shown {
-    Event(Stamped),
-    /// A whole round, for the TUI.
-    Round(Vec<Stamped>),
-}
-
 /// What the socket server asks of the hub.
 pub enum Control {
     /// A viewer: its history, then its live queue, handed over at one
@@ -105,8 +98,6 @@ pub struct Hub {
     next_viewer: u64,
     json: JsonLines,
     round: Vec<Stamped>,
-    /// JSON bytes per event in the last round: the next one's room.
-    bytes_per_event: usize,
     /// The host TUI's selected pane.
     selection: Arc<AtomicUsize>,
     sent_selection: usize,
@@ -129,7 +120,6 @@ impl Hub {
             next_viewer: 1,
             json: JsonLines::default(),
             round: Vec::with_capacity(ROUND),
-            bytes_per_event: 160,
             selection,
             sent_selection: 0,
         }
@@ -174,38 +164,23 @@ impl Hub {
     }
 
     /// The round's events, to viewers as one chunk, then to the history
-    /// and the local output one by one.
+    /// and the local output.
     async fn publish(&mut self) {
         if self.round.is_empty() {
             return;
         }
-        let mut round = std::mem::take(&mut self.round);
+        let round = std::mem::replace(&mut self.round, Vec::with_capacity(ROUND));
         if !self.viewers.is_empty() {
-            // Room for the round as the last one needed per event, and a
-            // little more, so that it is rarely moved while it grows.
-            let mut chunk = Vec::with_capacity(round.len() * (self.bytes_per_event + 16));
+            let mut chunk = Vec::new();
             for event in &round {
                 self.json.write(&mut chunk, event);
             }
-            self.bytes_per_event = chunk.len().div_ceil(round.len()).clamp(64, 1024);
             self.broadcast(&Arc::new(chunk));
         }
         for event in &round {
             self.history.push(event);
         }
-        if let Local::Tui(_) = self.local {
-            // One piece: the TUI's thread wakes once for the round. An
-            // exact-size copy; the round's room is kept for the next.
-            let count = round.len() as u64;
-            #[allow(clippy::drain_collect)]
-            let events = round.drain(..).collect();
-            self.show_locally(Shown::Round(events), count).await;
-        } else {
-            for event in round.drain(..) {
-                self.show_locally(Shown::Event(event), 1).await;
-            }
-        }
-        self.round = round;
+        self.show_locally(round).await;
     }
 
     /// Sends `chunk` to every viewer; one too far behind is dropped.
@@ -217,8 +192,11 @@ impl Hub {
         }
     }
 
-    /// `count` events to the local output, unless it stopped reading.
-    async fn show_locally(&mut self, shown: Shown, count: u64) {
+    /// The round to the local output, unless it stopped reading: the TUI
+    /// takes it in one piece (its thread wakes once a round), the line
+    /// output event by event.
+    async fn show_locally(&mut self, round: Vec<Stamped>) {
+        let count = round.len() as u64;
         if self.stuck {
             let note = Stamped::now(Event::Notice {
                 message: format!(
@@ -235,38 +213,28 @@ impl Hub {
                 return;
             }
         }
-        let timed_out = match (&self.local, shown) {
-            (Local::Lines(tx), Shown::Event(event)) => {
-                tokio::time::timeout(STUCK_AFTER, tx.send(event))
-                    .await
-                    .is_err()
+        let shown = match &self.local {
+            Local::Tui(tx) => {
+                let sent = tokio::time::timeout(STUCK_AFTER, tx.send(Feed::Events(round))).await;
+                if sent.is_ok() { count } else { 0 }
             }
-            (Local::Lines(tx), Shown::Round(events)) => {
-                // Not handed over this way; kept right all the same.
-                let mut timed_out = false;
-                for event in events {
-                    timed_out = tokio::time::timeout(STUCK_AFTER, tx.send(event))
+            Local::Lines(tx) => {
+                let mut shown = 0;
+                for event in round {
+                    if tokio::time::timeout(STUCK_AFTER, tx.send(event))
                         .await
-                        .is_err();
-                    if timed_out {
+                        .is_err()
+                    {
                         break;
                     }
+                    shown += 1;
                 }
-                timed_out
-            }
-            (Local::Tui(tx), shown) => {
-                let feed = match shown {
-                    Shown::Event(event) => Feed::Event(event),
-                    Shown::Round(events) => Feed::Events(events),
-                };
-                tokio::time::timeout(STUCK_AFTER, tx.send(feed))
-                    .await
-                    .is_err()
+                shown
             }
         };
-        if timed_out {
+        if shown < count {
             self.stuck = true;
-            self.skipped += count;
+            self.skipped += count - shown;
         }
     }
 
