@@ -171,7 +171,8 @@ impl Hub {
         }
         let round = std::mem::replace(&mut self.round, Vec::with_capacity(ROUND));
         if !self.viewers.is_empty() {
-            let mut chunk = Vec::new();
+            // About what an output line takes, so the chunk rarely moves.
+            let mut chunk = Vec::with_capacity(round.len() * 192);
             for event in &round {
                 self.json.write(&mut chunk, event);
             }
