@@ -188,7 +188,7 @@ pub fn promote_checked(
         previous: current_generation(&layout.target),
     };
     let stage = generations::prepare_stage(&layout, &dir, generation, spec.keep)?;
-    let stats = match copy::sync_tree(&spec.output, &stage, Some(&layout.target)) {
+    let mut stats = match copy::sync_tree(&spec.output, &stage, Some(&layout.target)) {
         Ok(stats) => stats,
         Err(e) => {
             // Best effort: the next start removes an unmarked stage anyway.
@@ -221,7 +221,7 @@ pub fn promote_checked(
     }
     let _ = swap::sync_dir(&dir, &layout);
     let _ = generations::prune(&layout, &dir, spec.keep);
-    nudge::after_swap(&layout, &stats.changed);
+    nudge::after_swap(&layout, &mut stats.changed);
     Ok(Promotion {
         generation,
         target: spec.target.clone(),

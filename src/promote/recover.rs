@@ -170,7 +170,7 @@ pub fn rollback(target: &Path) -> Result<u64, PromoteError> {
     let Some((generation, path)) = chosen.cloned() else {
         return Err(none());
     };
-    let changed = super::nudge::diff_trees(target, &path);
+    let mut changed = super::nudge::diff_trees(target, &path);
     let dir = swap::open_parent(&layout)?;
     let backup = swap::name_of(&layout.sibling(Kind::Backup(generation)));
     let swapped = swap::swap_in(
@@ -185,6 +185,6 @@ pub fn rollback(target: &Path) -> Result<u64, PromoteError> {
         to_generation(&layout, &dir, old, now)?;
     }
     swap::sync_dir(&dir, &layout)?;
-    super::nudge::after_swap(&layout, &changed);
+    super::nudge::after_swap(&layout, &mut changed);
     Ok(generation)
 }
