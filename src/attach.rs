@@ -3,11 +3,12 @@
 
 use crate::app::{EXIT_FAILED, EXIT_USAGE};
 use crate::config::Config;
-use crate::event::Command;
+use crate::event::{Command, JsonLines};
+use crate::share::frame::{ReadError, Reader};
 use crate::share::protocol::{Hello, Message};
 use crate::ui::state::{BuildState, ProcessState};
 use crate::ui::{self, App, Feed, Remote};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -18,10 +19,10 @@ const EVENTS_AT_ONCE: usize = 512;
 /// Pieces queued for the TUI; the socket waits when they are full.
 const FEED_QUEUE: usize = 64;
 
-/// An open connection: the host's hello and the rest of its lines.
+/// An open connection: the host's hello and the rest of its frames.
 struct Connection {
     hello: Hello,
-    lines: BufReader<UnixStream>,
+    frames: Reader<UnixStream>,
     write: UnixStream,
 }
 
@@ -39,30 +40,23 @@ fn connect(config: &Config, control: bool) -> Result<Connection, String> {
     write
         .write_all(first.as_bytes())
         .map_err(|e| nothing(e.to_string()))?;
-    let mut lines = BufReader::new(write.try_clone().map_err(|e| e.to_string())?);
-    let hello = match next_line(&mut lines).as_deref().map(Message::parse) {
-        Some(Message::Hello(hello)) => hello,
+    let mut frames = Reader::new(write.try_clone().map_err(|e| e.to_string())?);
+    let hello = match frames.read() {
+        Ok(Message::Hello(hello)) => hello,
+        Err(ReadError::OlderHost) => {
+            return Err(format!(
+                "the devloop running in {} is an older version, which this one cannot view; attach with the devloop that runs it",
+                config.root.display()
+            ));
+        }
         _ => return Err(nothing("the socket did not answer as devloop does".into())),
     };
+    frames.set_processes(&hello.processes);
     Ok(Connection {
         hello,
-        lines,
+        frames,
         write,
     })
-}
-
-/// The next line without its newline; None at the end.
-fn next_line(lines: &mut BufReader<UnixStream>) -> Option<String> {
-    let mut line = Vec::new();
-    match lines.read_until(b'\n', &mut line) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => {
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            Some(String::from_utf8_lossy(&line).into_owned())
-        }
-    }
 }
 
 pub fn attach(config: &Config, control: bool, json: bool) -> ExitCode {
@@ -77,15 +71,29 @@ pub fn attach(config: &Config, control: bool, json: bool) -> ExitCode {
     }
 }
 
-/// The history and then the live events, as `--json` prints them.
+/// The history and then the live events, as `--json` prints them: JSON
+/// frames copied, output frames written as JSON here, not by the host.
 fn print_json(mut connection: Connection) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    while let Some(line) = next_line(&mut connection.lines) {
-        if matches!(Message::parse(&line), Message::Event(_)) && writeln!(out, "{line}").is_err() {
-            return ExitCode::SUCCESS;
+    let mut json = JsonLines::default();
+    let mut line = Vec::new();
+    let frames = &mut connection.frames;
+    while let Ok(message) = frames.read() {
+        if let Message::Event(event) = message {
+            line.clear();
+            match frames.last_json() {
+                Some(text) => {
+                    line.extend_from_slice(text.as_bytes());
+                    line.push(b'\n');
+                }
+                None => json.write(&mut line, &event),
+            }
+            if out.write_all(&line).is_err() {
+                return ExitCode::SUCCESS;
+            }
         }
-        if connection.lines.buffer().is_empty() && out.flush().is_err() {
+        if !frames.has_buffered() && out.flush().is_err() {
             return ExitCode::SUCCESS;
         }
     }
@@ -97,7 +105,7 @@ fn print_json(mut connection: Connection) -> ExitCode {
 fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
     let Connection {
         hello,
-        mut lines,
+        mut frames,
         write,
     } = connection;
     let write = std::sync::Arc::new(std::sync::Mutex::new(write));
@@ -128,11 +136,11 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
         // TUI's thread for a burst.
         let mut events = Vec::new();
         loop {
-            let item = match next_line(&mut lines).as_deref().map(Message::parse) {
+            let item = match frames.read().ok() {
                 None => return,
                 Some(Message::Event(event)) => {
                     events.push(event);
-                    if !lines.buffer().is_empty() && events.len() < EVENTS_AT_ONCE {
+                    if frames.has_buffered() && events.len() < EVENTS_AT_ONCE {
                         continue;
                     }
                     Feed::Events(std::mem::take(&mut events))
@@ -142,7 +150,7 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
                 // Fell behind: attach again, from the history.
                 Some(Message::Dropped) => match connect(&config, control) {
                     Ok(again) => {
-                        lines = again.lines;
+                        frames = again.frames;
                         if let Ok(mut write) = writer.lock() {
                             *write = again.write;
                         }
@@ -192,8 +200,8 @@ pub fn status(config: &Config, json: bool) -> ExitCode {
     };
     let hello = connection.hello.clone();
     let mut app = App::new(&hello.processes, hello.scrollback);
-    while let Some(line) = next_line(&mut connection.lines) {
-        match Message::parse(&line) {
+    while let Ok(message) = connection.frames.read() {
+        match message {
             Message::Event(event) => app.apply(&event),
             Message::Live => break,
             _ => {}

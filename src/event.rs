@@ -193,25 +193,6 @@ impl Stamped {
 
     /// The inverse of `to_json`, for viewers reading a host's stream.
     pub fn from_json(line: &str) -> Option<Stamped> {
-        // `to_json`'s own shape: the stamp's fixed width, then the event
-        // read straight, without an intermediate Value (viewers must keep
-        // up with a flood).
-        if let (Some("{\"ts\":\""), Some(ts), Some("\","), Some(rest)) = (
-            line.get(..7),
-            line.get(7..31),
-            line.get(31..33),
-            line.get(33..),
-        ) {
-            let at = crate::clock::parse_rfc3339_utc(ts)?;
-            if let Some(event) = json::read_output(rest) {
-                return Some(Stamped { at, event });
-            }
-            let mut body = String::with_capacity(rest.len() + 1);
-            body.push('{');
-            body.push_str(rest);
-            let event = serde_json::from_str(&body).ok()?;
-            return Some(Stamped { at, event });
-        }
         let value: serde_json::Value = serde_json::from_str(line).ok()?;
         let at = crate::clock::parse_rfc3339_utc(value.get("ts")?.as_str()?)?;
         let event = Event::deserialize(value).ok()?;

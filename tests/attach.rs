@@ -4,8 +4,10 @@
 mod common;
 
 use common::{Devloop, Workspace, config_with_build};
+use devloop::share::frame::Reader;
+use devloop::share::protocol::Message;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 
@@ -19,9 +21,9 @@ fn socket(workspace: &Workspace) -> std::path::PathBuf {
     workspace.path().join(".devloop/attach.sock")
 }
 
-/// A raw viewer: says `first`, then reads lines.
+/// A raw viewer: says `first`, then reads frames.
 struct Raw {
-    lines: BufReader<UnixStream>,
+    frames: Reader<UnixStream>,
     stream: UnixStream,
 }
 
@@ -29,19 +31,31 @@ impl Raw {
     fn connect(workspace: &Workspace, first: &str) -> Raw {
         let mut stream = UnixStream::connect(socket(workspace)).expect("connect");
         stream.write_all(first.as_bytes()).unwrap();
-        let lines = BufReader::new(stream.try_clone().unwrap());
-        Raw { lines, stream }
+        let frames = Reader::new(stream.try_clone().unwrap());
+        Raw { frames, stream }
     }
 
-    /// The next line that `matches`.
+    /// The next message as JSON: an event as `--json` prints it, or a line
+    /// of the protocol's own; Null for a frame that reads as neither. None
+    /// at the end.
+    fn next(&mut self) -> Option<Value> {
+        let message = self.frames.read().ok()?;
+        if let Message::Hello(hello) = &message {
+            self.frames.set_processes(&hello.processes);
+        }
+        let text = match (self.frames.last_json(), &message) {
+            (Some(text), _) => text.to_owned(),
+            (None, Message::Event(event)) => event.to_json(),
+            _ => return Some(Value::Null),
+        };
+        Some(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The next message that `matches`.
     fn wait(&mut self, matches: impl Fn(&Value) -> bool) -> Value {
-        let mut line = String::new();
         loop {
-            line.clear();
-            assert!(self.lines.read_line(&mut line).unwrap() > 0, "closed");
-            if let Ok(value) = serde_json::from_str::<Value>(&line)
-                && matches(&value)
-            {
+            let value = self.next().expect("closed");
+            if matches(&value) {
                 return value;
             }
         }
@@ -86,8 +100,14 @@ fn attach_json_begins_with_the_history_then_streams_live() {
         viewer.seen.iter().all(|e| e["ts"].is_string()),
         "only events"
     );
-    assert!(viewer.position(|e| e["line"] == "web-up").is_some());
-    assert!(viewer.position(|e| e["line"] == "compiled").is_some());
+    for line in ["web-up", "compiled"] {
+        let seen = viewer.position(|e| e["line"] == line).expect(line);
+        let host_saw = host.position(|e| e["line"] == line).unwrap();
+        assert_eq!(
+            viewer.seen[seen], host.seen[host_saw],
+            "attach --json prints what --json does"
+        );
+    }
 
     host.send("b");
     viewer.wait_event(
@@ -183,8 +203,7 @@ fn a_viewer_behind_when_the_host_quits_still_gets_everything_and_the_shutdown_la
     host.send("q");
     let mut lines = 0;
     let mut last = Value::Null;
-    for line in late.lines.lines() {
-        let value: Value = serde_json::from_str(&line.unwrap()).unwrap();
+    while let Some(value) = late.next() {
         if value["line"] == "flood line 6000: the quick brown fox jumps over the lazy dog" {
             lines += 1;
         }
@@ -196,4 +215,39 @@ fn a_viewer_behind_when_the_host_quits_still_gets_everything_and_the_shutdown_la
         "the stream ends with the shutdown"
     );
     assert!(host.wait_exit().success());
+}
+
+#[test]
+fn a_viewer_too_far_behind_is_dropped_on_a_whole_frame_and_may_attach_again() {
+    // More than a viewer's queue (4 MiB) and its socket hold.
+    let build = "mkdir -p tmp/out; if [ -f go ]; then seq -f 'flood line %g: the quick brown fox jumps over the lazy dog' 1 100000; fi";
+    let workspace = Workspace::new(&config_with_build(build));
+    let mut host = Devloop::start(&workspace);
+    host.wait_event("build_finished", &[("build", json!(1))]);
+    let mut slow = Raw::connect(&workspace, "view\n");
+    slow.wait(|v| v["attach"] == "live");
+
+    // Not read from here until the flood is over.
+    workspace.write("go", "");
+    host.send("b");
+    host.wait_event("build_finished", &[("build", json!(2))]);
+    let mut read = Vec::new();
+    while let Some(value) = slow.next() {
+        read.push(value);
+    }
+    assert_eq!(
+        read.last(),
+        Some(&json!({"attach": "dropped"})),
+        "the last frame says why"
+    );
+    assert!(read.iter().all(|v| !v.is_null()), "every frame came whole");
+    let lines = read.iter().filter(|v| v["event"] == "build_output").count();
+    assert!(lines < 100_000, "it was dropped before the end: {lines}");
+
+    // The host goes on, and takes the viewer back.
+    let mut again = Raw::connect(&workspace, "view\n");
+    again.wait(|v| v["attach"] == "live");
+    host.send("b");
+    again.wait(|v| v["event"] == "build_finished" && v["build"] == 3);
+    host.stop();
 }

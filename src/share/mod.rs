@@ -4,6 +4,7 @@
 //! (and told how much it missed when it reads again), a viewer that falls
 //! behind is dropped. So a stuck sink never holds the engine.
 
+pub mod frame;
 mod history;
 pub mod protocol;
 mod server;
@@ -11,7 +12,7 @@ mod server;
 pub use history::History;
 pub use server::{SocketGuard, serve, socket_path};
 
-use crate::event::{Event, JsonLines, Stamped};
+use crate::event::{Event, Stamped};
 use crate::ui::Feed;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,12 +53,12 @@ pub enum Control {
     Leave(u64),
 }
 
-/// Whole JSON lines, each ended by a newline, shared by every viewer.
+/// Whole frames (see `frame`), shared by every viewer.
 pub type Chunk = Arc<Vec<u8>>;
 
 pub struct Joined {
     pub id: u64,
-    /// The hello line, then the history, then the live marker.
+    /// The hello, then the history, then the live marker.
     pub first: Vec<u8>,
     pub live: mpsc::UnboundedReceiver<Chunk>,
     /// Bytes in `live`: the hub adds, the viewer's writer takes away.
@@ -96,7 +97,7 @@ pub struct Hub {
     skipped: u64,
     viewers: Vec<Viewer>,
     next_viewer: u64,
-    json: JsonLines,
+    frames: frame::Encoder,
     round: Vec<Stamped>,
     /// The host TUI's selected pane.
     selection: Arc<AtomicUsize>,
@@ -118,7 +119,7 @@ impl Hub {
             skipped: 0,
             viewers: Vec::new(),
             next_viewer: 1,
-            json: JsonLines::default(),
+            frames: frame::Encoder::new(process_names),
             round: Vec::with_capacity(ROUND),
             selection,
             sent_selection: 0,
@@ -172,9 +173,9 @@ impl Hub {
         let round = std::mem::replace(&mut self.round, Vec::with_capacity(ROUND));
         if !self.viewers.is_empty() {
             // About what an output line takes, so the chunk rarely moves.
-            let mut chunk = Vec::with_capacity(round.len() * 192);
+            let mut chunk = Vec::with_capacity(round.len() * 128);
             for event in &round {
-                self.json.write(&mut chunk, event);
+                self.frames.event(&mut chunk, event);
             }
             self.broadcast(&Arc::new(chunk));
         }
@@ -256,14 +257,12 @@ impl Hub {
                 let (dropped_tx, dropped) = oneshot::channel();
                 self.hello.viewers = self.viewers.len() + 1;
                 self.hello.selected = self.selection.load(Ordering::Relaxed);
-                let mut first = self.hello.to_line().into_bytes();
-                first.push(b'\n');
-                let mut json = JsonLines::default();
+                let mut first = Vec::new();
+                frame::json_line(&mut first, &self.hello.to_line());
                 for event in self.history.replay() {
-                    json.write(&mut first, event);
+                    self.frames.event(&mut first, event);
                 }
-                first.extend_from_slice(protocol::LIVE.as_bytes());
-                first.push(b'\n');
+                frame::json_line(&mut first, protocol::LIVE);
                 let joined = Joined {
                     id,
                     first,
@@ -316,7 +315,7 @@ impl Hub {
 
 /// One line of the attach protocol as a chunk.
 fn chunk_of(line: String) -> Chunk {
-    let mut bytes = line.into_bytes();
-    bytes.push(b'\n');
+    let mut bytes = Vec::with_capacity(line.len() + 5);
+    frame::json_line(&mut bytes, &line);
     Arc::new(bytes)
 }

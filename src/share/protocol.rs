@@ -1,6 +1,7 @@
-//! The attach socket's lines. Host to viewer: a hello, the history and then
-//! the live events as the same JSON objects as `--json`, with a few lines of
-//! its own marked `"attach"`. Viewer to host: a first line `view` or
+//! The attach socket's messages. Host to viewer, in frames (see `frame`):
+//! a hello, the history and then the live events, output lines in binary
+//! and the rest as the same JSON objects as `--json`, with a few lines of
+//! its own marked `"attach"`. Viewer to host, in lines: first `view` or
 //! `control`, then (control only) the commands standard input takes.
 
 use crate::event::Stamped;

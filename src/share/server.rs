@@ -1,7 +1,8 @@
 //! The attach socket: a Unix socket in the state directory, mode 0600, for
 //! the user who runs devloop only (the peer's uid is checked too); nothing
 //! listens on a network port. Each viewer gets a task that writes its
-//! history and live queue, and one that reads its commands.
+//! history and live queue as frames (see `frame`), and one that reads
+//! its commands as lines.
 
 use super::protocol::{self, MAX_LINE};
 use super::{Chunk, Control, Joined};
@@ -22,6 +23,9 @@ use tokio::task::JoinHandle;
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
 /// The socket buffer asked for each viewer.
 const SEND_BUFFER: usize = 1024 * 1024;
+/// How long a dropped viewer has to take the rest of a frame, and then the
+/// note: a viewer busy drawing may not read for a while.
+const NOTE_WITHIN: Duration = Duration::from_secs(5);
 /// Bytes of queued chunks taken into one write to a viewer.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -87,18 +91,7 @@ pub fn serve(
 /// looks at its sockets, which in a flood may be a few rounds later, and
 /// the viewer would sit idle meanwhile.
 fn more_room(stream: &tokio::net::UnixStream) {
-    use std::os::fd::AsRawFd;
-    let size = SEND_BUFFER as libc::c_int;
-    // SAFETY: setsockopt reads one int from the pointer given with its size.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    let _ = rustix::net::sockopt::set_socket_send_buffer_size(stream, SEND_BUFFER);
 }
 
 /// Each viewer's tasks hold a clone of `alive` (nothing is sent on it), so
@@ -199,46 +192,64 @@ async fn read_commands(
     }
 }
 
-/// The history, then the live queue. Dropped by the hub: a last line
+/// How a viewer's writing ended.
+enum Sent {
+    /// All of it: the hub closed the queue.
+    All,
+    /// The hub dropped the viewer for falling behind.
+    Dropped,
+    /// The viewer is gone, or too slow to finish a frame.
+    Failed,
+}
+
+/// The history, then the live queue. Dropped by the hub: a last frame
 /// saying so, if the viewer still reads, then the end.
 async fn write_viewer(mut write: OwnedWriteHalf, joined: Joined) {
     // The queue is gone by then: a stopped viewer holds no memory while
     // the note waits.
-    if !write_all_queued(&mut write, joined).await {
-        return said_dropped(write).await;
+    match write_all_queued(&mut write, joined).await {
+        Sent::All => {
+            let _ = write.shutdown().await;
+        }
+        Sent::Dropped => said_dropped(write).await,
+        Sent::Failed => {}
     }
-    let _ = write.shutdown().await;
 }
 
-/// Writes until the queue closes (true) or the viewer is dropped or gone;
-/// each write takes all that is queued, up to WRITE_BATCH.
-async fn write_all_queued(write: &mut OwnedWriteHalf, joined: Joined) -> bool {
+/// Writes until the queue closes or the viewer is dropped or gone; each
+/// write takes all that is queued, up to WRITE_BATCH.
+async fn write_all_queued(write: &mut OwnedWriteHalf, joined: Joined) -> Sent {
     let Joined {
         first,
-        mut live,
+        live,
         queued,
-        mut dropped,
+        dropped,
         ..
     } = joined;
-    let mut hub_gone = false;
-    if !flush(write.write_all(&first), &mut dropped, &mut hub_gone).await {
-        return false;
+    let mut queue = Queue {
+        live,
+        dropped,
+        hub_gone: false,
+    };
+    match queue.flush(write.write_all(&first)).await {
+        Sent::All => {}
+        other => return other,
     }
     drop(first);
     let mut pending: Vec<Chunk> = Vec::new();
     loop {
         let next = tokio::select! {
-            chunk = live.recv() => chunk,
-            result = &mut dropped, if !hub_gone => match result {
-                Ok(()) => return false,
-                Err(_) => { hub_gone = true; continue; }
+            chunk = queue.live.recv() => chunk,
+            result = &mut queue.dropped, if !queue.hub_gone => match result {
+                Ok(()) => return Sent::Dropped,
+                Err(_) => { queue.hub_gone = true; continue; }
             },
         };
-        let Some(chunk) = next else { return true };
+        let Some(chunk) = next else { return Sent::All };
         let mut taken = chunk.len();
         pending.push(chunk);
         while taken < WRITE_BATCH {
-            match live.try_recv() {
+            match queue.live.try_recv() {
                 Ok(chunk) => {
                     taken += chunk.len();
                     pending.push(chunk);
@@ -247,10 +258,46 @@ async fn write_all_queued(write: &mut OwnedWriteHalf, joined: Joined) -> bool {
             }
         }
         queued.fetch_sub(taken, Ordering::Relaxed);
-        if !flush(write_chunks(write, &pending), &mut dropped, &mut hub_gone).await {
-            return false;
+        match queue.flush(write_chunks(write, &pending)).await {
+            Sent::All => pending.clear(),
+            other => return other,
         }
-        pending.clear();
+    }
+}
+
+/// A viewer's side of the hub: its live queue and the signal that it was
+/// dropped (which errs when the hub is gone).
+struct Queue {
+    live: mpsc::UnboundedReceiver<Chunk>,
+    dropped: oneshot::Receiver<()>,
+    hub_gone: bool,
+}
+
+impl Queue {
+    /// Runs `writing`. When the viewer is dropped meanwhile, its queue is
+    /// freed and the write goes on for up to NOTE_WITHIN, so that it ends
+    /// on a whole frame and the note that follows is read as one.
+    async fn flush(&mut self, writing: impl Future<Output = std::io::Result<()>>) -> Sent {
+        // One write future throughout: restarting it could repeat bytes.
+        tokio::pin!(writing);
+        let written = loop {
+            tokio::select! {
+                result = &mut writing => break result.is_ok(),
+                result = &mut self.dropped, if !self.hub_gone => match result {
+                    Ok(()) => {
+                        self.live.close();
+                        while self.live.try_recv().is_ok() {}
+                        let finished = tokio::time::timeout(NOTE_WITHIN, &mut writing).await;
+                        return match finished {
+                            Ok(Ok(())) => Sent::Dropped,
+                            _ => Sent::Failed,
+                        };
+                    }
+                    Err(_) => self.hub_gone = true,
+                },
+            }
+        };
+        if written { Sent::All } else { Sent::Failed }
     }
 }
 
@@ -280,29 +327,91 @@ async fn write_chunks(write: &mut OwnedWriteHalf, chunks: &[Chunk]) -> std::io::
     Ok(())
 }
 
-/// Runs `writing`; false when the viewer was dropped meanwhile or the
-/// write failed.
-async fn flush(
-    writing: impl Future<Output = std::io::Result<()>>,
-    dropped: &mut oneshot::Receiver<()>,
-    hub_gone: &mut bool,
-) -> bool {
-    // One write future throughout: restarting it could repeat bytes.
-    tokio::pin!(writing);
-    loop {
-        tokio::select! {
-            result = &mut writing => return result.is_ok(),
-            result = &mut *dropped, if !*hub_gone => match result {
-                Ok(()) => return false,
-                Err(_) => *hub_gone = true,
-            },
-        }
-    }
+async fn said_dropped(mut write: OwnedWriteHalf) {
+    let mut note = Vec::new();
+    super::frame::json_line(&mut note, protocol::DROPPED);
+    let _ = tokio::time::timeout(NOTE_WITHIN, write.write_all(&note)).await;
+    let _ = write.shutdown().await;
 }
 
-async fn said_dropped(mut write: OwnedWriteHalf) {
-    // A newline first: the last write may have stopped inside a line.
-    let note = format!("\n{}\n", protocol::DROPPED);
-    let _ = tokio::time::timeout(Duration::from_secs(1), write.write_all(note.as_bytes())).await;
-    let _ = write.shutdown().await;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, Stamped, Stream};
+    use crate::share::frame::{self, Reader};
+    use crate::share::protocol::Message;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test]
+    async fn a_viewer_dropped_inside_a_frame_gets_the_rest_of_it_then_the_note() {
+        let (host, viewer) = tokio::net::UnixStream::pair().unwrap();
+        // A small buffer, so that writes stop inside frames.
+        rustix::net::sockopt::set_socket_send_buffer_size(&host, 4096).unwrap();
+        let (queue, live) = mpsc::unbounded_channel();
+        let (drop_it, dropped) = oneshot::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let mut encoder = frame::Encoder::new(&[]);
+        let mut sent = 0;
+        // More than one write takes, so some is still queued when dropped.
+        for chunk_number in 0..400 {
+            let mut chunk = Vec::new();
+            for line in 0..10 {
+                let line = format!("line {}: {}", chunk_number * 10 + line, "x".repeat(90));
+                let event = Event::BuildOutput {
+                    build: 1,
+                    stream: Stream::Stdout,
+                    line,
+                };
+                encoder.event(&mut chunk, &Stamped::now(event));
+            }
+            sent += chunk.len();
+            queue.send(Arc::new(chunk)).unwrap();
+        }
+        queued.store(sent, Ordering::Relaxed);
+        let joined = Joined {
+            id: 1,
+            first: Vec::new(),
+            live,
+            queued: queued.clone(),
+            dropped,
+        };
+        let (_read, write) = host.into_split();
+        let writer = tokio::spawn(write_viewer(write, joined));
+        // Taken from the queue means being written: stuck on the full socket.
+        while queued.load(Ordering::Relaxed) == sent {
+            tokio::task::yield_now().await;
+        }
+        drop_it.send(()).unwrap();
+        let viewer = viewer.into_std().unwrap();
+        viewer.set_nonblocking(false).unwrap();
+        let messages = tokio::task::spawn_blocking(move || {
+            let mut reader = Reader::new(viewer);
+            let mut messages = Vec::new();
+            while let Ok(message) = reader.read() {
+                messages.push(message);
+            }
+            messages
+        })
+        .await
+        .unwrap();
+        writer.await.unwrap();
+        assert!(
+            matches!(messages.last(), Some(Message::Dropped)),
+            "{:?}",
+            messages.last()
+        );
+        let lines = &messages[..messages.len() - 1];
+        assert!(lines.len() < 4000, "what was queued is not sent");
+        for (number, message) in lines.iter().enumerate() {
+            let Message::Event(Stamped {
+                event: Event::BuildOutput { line, .. },
+                ..
+            }) = message
+            else {
+                panic!("frame {number}: {message:?}");
+            };
+            assert!(line.starts_with(&format!("line {number}: ")), "{line}");
+        }
+    }
 }
