@@ -29,9 +29,13 @@ const STUCK_AFTER: Duration = Duration::from_millis(300);
 /// Bytes queued for one viewer (about 27,000 lines of output); more and it
 /// is dropped.
 pub const VIEWER_QUEUE_BYTES: usize = 4 * 1024 * 1024;
-/// Most events taken from the engine in one round: sent to viewers as one
-/// chunk, to the TUI as one piece.
+/// Most events taken from the engine in one round: to the TUI as one piece.
 const ROUND: usize = 512;
+/// Viewers are sent what gathers over this long, or this many bytes, in one
+/// chunk: in a flood, a write and a wakeup of each viewer per 64 KiB rather
+/// than per round of about 128 lines; out of one, a delay no one sees.
+const GATHER_FOR: Duration = Duration::from_millis(2);
+const CHUNK_BYTES: usize = 64 * 1024;
 /// How long viewers have at exit to be sent the rest, the shutdown last.
 pub const VIEWER_GRACE: Duration = Duration::from_secs(1);
 /// How often the host's selection is looked at for viewers that follow it.
@@ -98,6 +102,9 @@ pub struct Hub {
     viewers: Vec<Viewer>,
     next_viewer: u64,
     frames: frame::Encoder,
+    /// Frames not yet sent to viewers, and when they must go.
+    gathered: Vec<u8>,
+    send_by: Option<tokio::time::Instant>,
     round: Vec<Stamped>,
     /// The host TUI's selected pane.
     selection: Arc<AtomicUsize>,
@@ -120,6 +127,8 @@ impl Hub {
             viewers: Vec::new(),
             next_viewer: 1,
             frames: frame::Encoder::new(process_names),
+            gathered: Vec::new(),
+            send_by: None,
             round: Vec::with_capacity(ROUND),
             selection,
             sent_selection: 0,
@@ -159,9 +168,11 @@ impl Hub {
                     self.publish().await;
                     break;
                 }
+                _ = sleep_until(self.send_by), if self.send_by.is_some() => self.send_gathered(),
                 _ = poll.tick() => self.selection_changed(),
             }
         }
+        self.send_gathered();
     }
 
     /// The round's events, to viewers as one chunk, then to the history
@@ -172,17 +183,31 @@ impl Hub {
         }
         let round = std::mem::replace(&mut self.round, Vec::with_capacity(ROUND));
         if !self.viewers.is_empty() {
-            // About what an output line takes, so the chunk rarely moves.
-            let mut chunk = Vec::with_capacity(round.len() * 128);
             for event in &round {
-                self.frames.event(&mut chunk, event);
+                self.frames.event(&mut self.gathered, event);
             }
-            self.broadcast(&Arc::new(chunk));
+            let now = tokio::time::Instant::now();
+            let send_by = *self.send_by.get_or_insert(now + GATHER_FOR);
+            // The time is looked at here too: in a steady trickle events
+            // are always ready, and the timer's branch never chosen.
+            if self.gathered.len() >= CHUNK_BYTES || now >= send_by {
+                self.send_gathered();
+            }
         }
         for event in &round {
             self.history.push(event);
         }
         self.show_locally(round).await;
+    }
+
+    /// Sends what has gathered to every viewer.
+    fn send_gathered(&mut self) {
+        self.send_by = None;
+        if self.gathered.is_empty() {
+            return;
+        }
+        let chunk = std::mem::replace(&mut self.gathered, Vec::with_capacity(CHUNK_BYTES));
+        self.broadcast(&Arc::new(chunk));
     }
 
     /// Sends `chunk` to every viewer; one too far behind is dropped.
@@ -250,6 +275,9 @@ impl Hub {
     async fn control(&mut self, request: Control) {
         match request {
             Control::Join { reply } => {
+                // What the history holds and viewers have not been sent
+                // yet must not reach the newcomer twice.
+                self.send_gathered();
                 let id = self.next_viewer;
                 self.next_viewer += 1;
                 let (queue, live) = mpsc::unbounded_channel();
@@ -291,6 +319,7 @@ impl Hub {
     }
 
     fn count_changed(&mut self) {
+        self.send_gathered();
         let count = self.viewers.len();
         let line = chunk_of(protocol::viewers_line(count));
         for viewer in &mut self.viewers {
@@ -305,11 +334,20 @@ impl Hub {
         let selected = self.selection.load(Ordering::Relaxed);
         if selected != self.sent_selection {
             self.sent_selection = selected;
+            self.send_gathered();
             let line = chunk_of(protocol::selected_line(selected));
             for viewer in &mut self.viewers {
                 viewer.send(&line);
             }
         }
+    }
+}
+
+/// Waits until `deadline`; forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -319,3 +357,6 @@ fn chunk_of(line: String) -> Chunk {
     frame::json_line(&mut bytes, &line);
     Arc::new(bytes)
 }
+
+#[cfg(test)]
+mod tests;
