@@ -3,7 +3,7 @@
 //! and commands read from standard input.
 
 use crate::engine::Input;
-use crate::event::{Command, Event, Stamped};
+use crate::event::{Command, Event, JsonLines, Stamped};
 use std::io::Write;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
@@ -26,12 +26,19 @@ pub fn spawn_sink(
     std::thread::spawn(move || {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
+        // One writer for the run: it makes each millisecond's stamp once.
+        let mut json = JsonLines::default();
+        let mut line = Vec::new();
         while let Some(stamped) = events.blocking_recv() {
-            let line = match &format {
-                Format::Json => stamped.to_json(),
-                Format::Lines { color, width } => render_line(&stamped, *color, *width),
-            };
-            let written = writeln!(out, "{line}");
+            line.clear();
+            match &format {
+                Format::Json => json.write(&mut line, &stamped),
+                Format::Lines { color, width } => {
+                    line.extend_from_slice(render_line(&stamped, *color, *width).as_bytes());
+                    line.push(b'\n');
+                }
+            }
+            let written = out.write_all(&line);
             // Flush when caught up, so readers see events promptly without a
             // write per line during floods.
             if written.is_err() || (events.is_empty() && out.flush().is_err()) {
