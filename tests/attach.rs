@@ -185,26 +185,33 @@ fn viewers_that_misbehave_change_nothing_and_only_control_acts() {
     assert!(host.wait_exit().success());
 }
 
-#[test]
-fn a_viewer_behind_when_the_host_quits_still_gets_everything_and_the_shutdown_last() {
-    // Far more than a socket holds (so the host's writer is waiting on the
-    // viewer when it quits), far less than a viewer's queue.
-    let build = "mkdir -p tmp/out; if [ -f go ]; then seq -f 'flood line %g: the quick brown fox jumps over the lazy dog' 1 6000; fi";
-    let workspace = Workspace::new(&config_with_build(build));
+/// A host with a viewer that stops reading once live, then a build that
+/// prints `lines` flood lines, finished.
+fn a_flood_behind_a_viewer(lines: usize) -> (Workspace, Devloop, Raw) {
+    let build = format!("mkdir -p tmp/out; if [ -f go ]; then seq -f '{FLOOD_LINE}' 1 {lines}; fi");
+    let workspace = Workspace::new(&config_with_build(&build));
     let mut host = Devloop::start(&workspace);
     host.wait_event("build_finished", &[("build", json!(1))]);
-    let mut late = Raw::connect(&workspace, "view\n");
-    late.wait(|v| v["attach"] == "live");
-
-    // Not read from here until the host has been told to quit.
+    let mut viewer = Raw::connect(&workspace, "view\n");
+    viewer.wait(|v| v["attach"] == "live");
     workspace.write("go", "");
     host.send("b");
     host.wait_event("build_finished", &[("build", json!(2))]);
+    (workspace, host, viewer)
+}
+
+const FLOOD_LINE: &str = "flood line %g: the quick brown fox jumps over the lazy dog";
+
+#[test]
+fn a_viewer_behind_when_the_host_quits_still_gets_everything_and_the_shutdown_last() {
+    // More than a socket holds (so the host's writer is waiting on the
+    // viewer when it quits), less than a viewer's queue.
+    let (_workspace, mut host, mut late) = a_flood_behind_a_viewer(30_000);
     host.send("q");
     let mut lines = 0;
     let mut last = Value::Null;
     while let Some(value) = late.next() {
-        if value["line"] == "flood line 6000: the quick brown fox jumps over the lazy dog" {
+        if value["line"] == FLOOD_LINE.replace("%g", "30000") {
             lines += 1;
         }
         last = value;
@@ -220,17 +227,7 @@ fn a_viewer_behind_when_the_host_quits_still_gets_everything_and_the_shutdown_la
 #[test]
 fn a_viewer_too_far_behind_is_dropped_on_a_whole_frame_and_may_attach_again() {
     // More than a viewer's queue (4 MiB) and its socket hold.
-    let build = "mkdir -p tmp/out; if [ -f go ]; then seq -f 'flood line %g: the quick brown fox jumps over the lazy dog' 1 100000; fi";
-    let workspace = Workspace::new(&config_with_build(build));
-    let mut host = Devloop::start(&workspace);
-    host.wait_event("build_finished", &[("build", json!(1))]);
-    let mut slow = Raw::connect(&workspace, "view\n");
-    slow.wait(|v| v["attach"] == "live");
-
-    // Not read from here until the flood is over.
-    workspace.write("go", "");
-    host.send("b");
-    host.wait_event("build_finished", &[("build", json!(2))]);
+    let (workspace, mut host, mut slow) = a_flood_behind_a_viewer(100_000);
     let mut read = Vec::new();
     while let Some(value) = slow.next() {
         read.push(value);
