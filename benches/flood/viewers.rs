@@ -1,7 +1,7 @@
 //! The flood with viewers attached (issue 12): the host's CPU and peak RSS
 //! with none and with three, one of them stopped with SIGSTOP, and how long
 //! after the host each live viewer shows the flood's end. Several runs,
-//! alternating, since the machine may be shared (`FLOOD_RUNS`, default 5).
+//! alternating, since the machine may be shared (`FLOOD_RUNS`, default 9).
 //!
 //! The live viewers are `devloop attach` in tmux windows. The stopped one
 //! is `devloop attach --json` run by the bench itself: tmux resumes a
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 struct Run {
     cpu: f64,
+    /// Of `cpu`, in the kernel (from the 10 ms ticks of /proc/PID/stat).
+    system: f64,
     rss: f64,
     lag_ms: Option<f64>,
     /// Live viewers that fell behind and attached again.
@@ -29,7 +31,7 @@ pub fn viewers(root: &Path) {
     let runs: usize = std::env::var("FLOOD_RUNS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(9);
     println!("== the same flood with attached viewers (one of three stopped with SIGSTOP)");
     let (mut none, mut three) = (Vec::new(), Vec::new());
     for _ in 0..runs {
@@ -56,9 +58,15 @@ pub fn viewers(root: &Path) {
     let (t_cpu, t_lo, t_hi) = median(&three, |r| r.cpu);
     let (_, _, rss_hi) = median(&three, |r| r.rss);
     let (_, _, lag_hi) = median(&three, |r| r.lag_ms.unwrap_or(f64::NAN));
+    let total = |runs: &[Run]| runs.iter().map(|r| r.cpu).sum::<f64>();
+    let behind = three.iter().filter(|r| r.reattached > 0).count();
+    let system = |runs: &[Run]| runs.iter().map(|r| r.system).sum::<f64>() / runs.len() as f64;
     println!(
-        "host CPU during the flood, median (min-max) of {runs}: none {n_cpu:.3} s ({n_lo:.3}-{n_hi:.3}), three viewers {t_cpu:.3} s ({t_lo:.3}-{t_hi:.3}): {:.2}x · peak RSS with three at most {rss_hi:.1} MB · live viewers show the end at most {lag_hi:.0} ms after the host",
-        t_cpu / n_cpu
+        "host CPU during the flood, median (min-max) of {runs}: none {n_cpu:.3} s ({n_lo:.3}-{n_hi:.3}), three viewers {t_cpu:.3} s ({t_lo:.3}-{t_hi:.3}): {:.2}x (all runs together {:.2}x) · peak RSS with three at most {rss_hi:.1} MB · live viewers show the end at most {lag_hi:.0} ms after the host · a live viewer fell behind in {behind} of {runs} runs · in the kernel, mean: none {:.3} s, three {:.3} s",
+        t_cpu / n_cpu,
+        total(&three) / total(&none),
+        system(&none),
+        system(&three)
     );
 }
 
@@ -100,6 +108,7 @@ fn run(root: &Path, count: usize) -> Run {
         .parse()
         .unwrap();
     let (cpu_before, _) = usage(host_pid);
+    let system_before = system_secs(host_pid);
     std::fs::write(root.join("libs/go"), "go").unwrap();
     let host_done = wait("host", "flood-done-1");
     let lags: Vec<f64> = live
@@ -112,6 +121,7 @@ fn run(root: &Path, count: usize) -> Run {
         })
         .collect();
     let (cpu_after, rss) = usage(host_pid);
+    let system = system_secs(host_pid) - system_before;
     let reattached = live
         .iter()
         .filter(|name| tmux(&["capture-pane", "-p", "-t", name]).contains("fell behind"))
@@ -128,10 +138,24 @@ fn run(root: &Path, count: usize) -> Run {
     }
     Run {
         cpu: cpu_after - cpu_before,
+        system,
         rss,
         lag_ms: lags.into_iter().reduce(f64::max),
         reattached,
     }
+}
+
+/// System time of the whole process so far (threads that ended included).
+fn system_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis; stime is the 13th.
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let ticks: f64 = after
+        .split_whitespace()
+        .nth(12)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0.0);
+    ticks / 100.0
 }
 
 /// `devloop attach --json` into a file, stopped once it has the history.
