@@ -136,19 +136,33 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
         // TUI's thread for a burst.
         let mut events = Vec::new();
         loop {
-            let item = match frames.read().ok() {
-                None => return,
-                Some(Message::Event(event)) => {
+            let message = match frames.read() {
+                Ok(message) => message,
+                Err(error) => {
+                    if !events.is_empty() {
+                        let _ = feed_tx.blocking_send(Feed::Events(std::mem::take(&mut events)));
+                    }
+                    // Otherwise the TUI says the connection closed when
+                    // this thread ends.
+                    if let ReadError::Garbled(what) = error {
+                        let why = format!("devloop sent {what}; this view stopped reading");
+                        let _ = feed_tx.blocking_send(Feed::Ended(why));
+                    }
+                    return;
+                }
+            };
+            let item = match message {
+                Message::Event(event) => {
                     events.push(event);
                     if frames.has_buffered() && events.len() < EVENTS_AT_ONCE {
                         continue;
                     }
                     Feed::Events(std::mem::take(&mut events))
                 }
-                Some(Message::Viewers(count)) => Feed::Viewers(count),
-                Some(Message::Selected(pane)) => Feed::HostSelected(pane),
+                Message::Viewers(count) => Feed::Viewers(count),
+                Message::Selected(pane) => Feed::HostSelected(pane),
                 // Fell behind: attach again, from the history.
-                Some(Message::Dropped) => match connect(&config, control) {
+                Message::Dropped => match connect(&config, control) {
                     Ok(again) => {
                         frames = again.frames;
                         if let Ok(mut write) = writer.lock() {
@@ -162,7 +176,7 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
                     }
                     Err(message) => Feed::Ended(message),
                 },
-                Some(Message::Hello(_) | Message::Live | Message::Other) => continue,
+                Message::Hello(_) | Message::Live | Message::Other => continue,
             };
             if !events.is_empty()
                 && feed_tx
