@@ -56,22 +56,22 @@ impl Encoder {
                     line,
                 },
                 _,
-            ) => {
-                let start = begin(out, BUILD_OUTPUT);
-                out.extend_from_slice(&nanos.to_le_bytes());
-                out.extend_from_slice(&build.to_le_bytes());
-                out.push(stream_byte(*stream));
-                out.extend_from_slice(line.as_bytes());
-                end(out, start);
-            }
-            (Event::ProcessOutput { stream, line, .. }, Some(index)) => {
-                let start = begin(out, PROCESS_OUTPUT);
-                out.extend_from_slice(&nanos.to_le_bytes());
-                out.extend_from_slice(&index.to_le_bytes());
-                out.push(stream_byte(*stream));
-                out.extend_from_slice(line.as_bytes());
-                end(out, start);
-            }
+            ) => output(
+                out,
+                BUILD_OUTPUT,
+                nanos,
+                &build.to_le_bytes(),
+                *stream,
+                line,
+            ),
+            (Event::ProcessOutput { stream, line, .. }, Some(index)) => output(
+                out,
+                PROCESS_OUTPUT,
+                nanos,
+                &index.to_le_bytes(),
+                *stream,
+                line,
+            ),
             _ => {
                 let start = begin(out, JSON);
                 self.json.write(out, stamped);
@@ -85,6 +85,19 @@ impl Encoder {
         let index = self.processes.iter().position(|name| name == process)?;
         u16::try_from(index).ok()
     }
+}
+
+/// An output frame; `source` is the build number or the process index.
+fn output(out: &mut Vec<u8>, kind: u8, nanos: u64, source: &[u8], stream: Stream, line: &str) {
+    let start = begin(out, kind);
+    out.extend_from_slice(&nanos.to_le_bytes());
+    out.extend_from_slice(source);
+    out.push(match stream {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
+    });
+    out.extend_from_slice(line.as_bytes());
+    end(out, start);
 }
 
 /// A protocol line of its own (`{"attach":...}`) as a frame.
@@ -106,13 +119,6 @@ fn begin(out: &mut Vec<u8>, kind: u8) -> usize {
 fn end(out: &mut [u8], start: usize) {
     let length = (out.len() - start - HEADER) as u32;
     out[start + 1..start + HEADER].copy_from_slice(&length.to_le_bytes());
-}
-
-fn stream_byte(stream: Stream) -> u8 {
-    match stream {
-        Stream::Stdout => 0,
-        Stream::Stderr => 1,
-    }
 }
 
 /// Reads frames from a host.
