@@ -39,46 +39,47 @@ impl Encoder {
     }
 
     pub fn event(&mut self, out: &mut Vec<u8>, stamped: &Stamped) {
-        let nanos = stamped
-            .at
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos() as u64;
-        let process_index = match &stamped.event {
-            Event::ProcessOutput { process, .. } => self.index_of(process),
-            _ => None,
+        let nanos = || {
+            let since = stamped.at.duration_since(UNIX_EPOCH).unwrap_or_default();
+            since.as_nanos() as u64
         };
-        match (&stamped.event, process_index) {
-            (
-                Event::BuildOutput {
-                    build,
-                    stream,
-                    line,
-                },
-                _,
-            ) => output(
+        match &stamped.event {
+            Event::BuildOutput {
+                build,
+                stream,
+                line,
+            } => output(
                 out,
                 BUILD_OUTPUT,
-                nanos,
+                nanos(),
                 &build.to_le_bytes(),
                 *stream,
                 line,
             ),
-            (Event::ProcessOutput { stream, line, .. }, Some(index)) => output(
-                out,
-                PROCESS_OUTPUT,
-                nanos,
-                &index.to_le_bytes(),
-                *stream,
+            Event::ProcessOutput {
+                process,
+                stream,
                 line,
-            ),
-            _ => {
-                let start = begin(out, JSON);
-                self.json.write(out, stamped);
-                out.pop(); // its newline: the frame says where it ends
-                end(out, start);
-            }
+            } => match self.index_of(process) {
+                Some(index) => output(
+                    out,
+                    PROCESS_OUTPUT,
+                    nanos(),
+                    &index.to_le_bytes(),
+                    *stream,
+                    line,
+                ),
+                None => self.json_frame(out, stamped),
+            },
+            _ => self.json_frame(out, stamped),
         }
+    }
+
+    fn json_frame(&mut self, out: &mut Vec<u8>, stamped: &Stamped) {
+        let start = begin(out, JSON);
+        self.json.write(out, stamped);
+        out.pop(); // its newline: the frame says where it ends
+        end(out, start);
     }
 
     fn index_of(&self, process: &str) -> Option<u16> {
@@ -207,35 +208,37 @@ impl<R: Read> Reader<R> {
     fn output(&self) -> Option<Stamped> {
         let (stamp, rest) = self.payload.split_first_chunk::<8>()?;
         let at = UNIX_EPOCH + Duration::from_nanos(u64::from_le_bytes(*stamp));
-        let (build, process, rest) = if self.kind == BUILD_OUTPUT {
+        let event = if self.kind == BUILD_OUTPUT {
             let (build, rest) = rest.split_first_chunk::<8>()?;
-            (u64::from_le_bytes(*build), None, rest)
+            let (stream, line) = stream_and_line(rest)?;
+            Event::BuildOutput {
+                build: u64::from_le_bytes(*build),
+                stream,
+                line,
+            }
         } else {
             let (index, rest) = rest.split_first_chunk::<2>()?;
             let process = self.processes.get(u16::from_le_bytes(*index) as usize)?;
-            (0, Some(process.clone()), rest)
-        };
-        let (&stream, line) = rest.split_first()?;
-        let stream = match stream {
-            0 => Stream::Stdout,
-            1 => Stream::Stderr,
-            _ => return None,
-        };
-        let line = String::from_utf8_lossy(line).into_owned();
-        let event = match process {
-            None => Event::BuildOutput {
-                build,
+            let (stream, line) = stream_and_line(rest)?;
+            Event::ProcessOutput {
+                process: process.clone(),
                 stream,
                 line,
-            },
-            Some(process) => Event::ProcessOutput {
-                process,
-                stream,
-                line,
-            },
+            }
         };
         Some(Stamped { at, event })
     }
+}
+
+/// The end of an output frame: the stream's byte, then the line.
+fn stream_and_line(rest: &[u8]) -> Option<(Stream, String)> {
+    let (&stream, line) = rest.split_first()?;
+    let stream = match stream {
+        0 => Stream::Stdout,
+        1 => Stream::Stderr,
+        _ => return None,
+    };
+    Some((stream, String::from_utf8_lossy(line).into_owned()))
 }
 
 #[cfg(test)]

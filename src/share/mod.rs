@@ -26,8 +26,8 @@ pub const LOCAL_ROUNDS: usize = 16;
 /// How long one event may wait on a full local queue before the output
 /// counts as stuck and events are skipped instead.
 const STUCK_AFTER: Duration = Duration::from_millis(300);
-/// Bytes queued for one viewer (about 27,000 lines of output); more and it
-/// is dropped.
+/// Bytes queued for one viewer (about 50,000 lines of output as frames);
+/// more and it is dropped.
 pub const VIEWER_QUEUE_BYTES: usize = 4 * 1024 * 1024;
 /// Most events taken from the engine in one round: to the TUI as one piece.
 const ROUND: usize = 512;
@@ -175,8 +175,8 @@ impl Hub {
         self.send_gathered();
     }
 
-    /// The round's events, to viewers as one chunk, then to the history
-    /// and the local output.
+    /// The round's events, gathered for viewers, then to the history and
+    /// the local output.
     async fn publish(&mut self) {
         if self.round.is_empty() {
             return;
@@ -188,8 +188,8 @@ impl Hub {
             }
             let now = tokio::time::Instant::now();
             let send_by = *self.send_by.get_or_insert(now + GATHER_FOR);
-            // The time is looked at here too: in a steady trickle events
-            // are always ready, and the timer's branch never chosen.
+            // The time is looked at here too: were events ready each time
+            // the hub woke, the timer's branch would never be chosen.
             if self.gathered.len() >= CHUNK_BYTES || now >= send_by {
                 self.send_gathered();
             }
@@ -353,7 +353,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 
 /// One line of the attach protocol as a chunk.
 fn chunk_of(line: String) -> Chunk {
-    let mut bytes = Vec::with_capacity(line.len() + 5);
+    let mut bytes = Vec::new();
     frame::json_line(&mut bytes, &line);
     Arc::new(bytes)
 }

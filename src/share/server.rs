@@ -238,14 +238,11 @@ async fn write_all_queued(write: &mut OwnedWriteHalf, joined: Joined) -> Sent {
     drop(first);
     let mut pending: Vec<Chunk> = Vec::new();
     loop {
-        let next = tokio::select! {
-            chunk = queue.live.recv() => chunk,
-            result = &mut queue.dropped, if !queue.hub_gone => match result {
-                Ok(()) => return Sent::Dropped,
-                Err(_) => { queue.hub_gone = true; continue; }
-            },
+        let chunk = match queue.recv().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return Sent::All,
+            Err(ended) => return ended,
         };
-        let Some(chunk) = next else { return Sent::All };
         let mut taken = chunk.len();
         pending.push(chunk);
         while taken < WRITE_BATCH {
@@ -274,6 +271,20 @@ struct Queue {
 }
 
 impl Queue {
+    /// The next chunk; None when the hub closed the queue, Err when it
+    /// dropped the viewer.
+    async fn recv(&mut self) -> Result<Option<Chunk>, Sent> {
+        loop {
+            tokio::select! {
+                chunk = self.live.recv() => return Ok(chunk),
+                result = &mut self.dropped, if !self.hub_gone => match result {
+                    Ok(()) => return Err(Sent::Dropped),
+                    Err(_) => self.hub_gone = true,
+                },
+            }
+        }
+    }
+
     /// Runs `writing`. When the viewer is dropped meanwhile, its queue is
     /// freed and the write goes on for up to NOTE_WITHIN, so that it ends
     /// on a whole frame and the note that follows is read as one.

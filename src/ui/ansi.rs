@@ -168,6 +168,14 @@ mod tests {
         }
     }
 
+    #[test]
+    fn c1_controls_take_the_long_way_and_are_dropped() {
+        for text in ["\u{80}", "a\u{85}b", "\u{9f}é"] {
+            assert_eq!(styled_line(text), parse(text), "{text:?}");
+        }
+        assert_eq!(styled_line("a\u{85}b").to_string(), "ab");
+    }
+
     fn spans(text: &str) -> Vec<(String, Style)> {
         styled_line(text)
             .spans
