@@ -248,3 +248,26 @@ fn a_viewer_too_far_behind_is_dropped_on_a_whole_frame_and_may_attach_again() {
     again.wait(|v| v["event"] == "build_finished" && v["build"] == 3);
     host.stop();
 }
+
+#[test]
+fn a_socket_left_by_a_killed_devloop_is_taken_over_by_the_next() {
+    let workspace = Workspace::new(&config_with_build("mkdir -p tmp/out"));
+    let mut first = Devloop::start(&workspace);
+    first.wait_event("build_finished", &[("build", json!(1))]);
+    unsafe { libc::kill(first.pid() as i32, libc::SIGKILL) };
+    first.wait_exit();
+    assert!(socket(&workspace).exists(), "SIGKILL left the socket");
+    let out = devloop(&workspace, &["attach"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "nothing answers on it");
+
+    let mut second = Devloop::start(&workspace);
+    second.wait_event("build_finished", &[("build", json!(1))]);
+    let mut viewer = Raw::connect(&workspace, "view\n");
+    let hello = viewer.wait(|v| v["attach"] == "hello");
+    let host = hello["host"].as_str().unwrap();
+    assert!(
+        host.ends_with(&format!("pid {}", second.pid())),
+        "the new devloop answers: {host}"
+    );
+    second.stop();
+}
