@@ -82,6 +82,7 @@ where
         Err(code) => return code,
     };
     let (events_tx, events_rx) = mpsc::channel(1024);
+    start_watchdog(&events_tx);
     let sink = spawn_sink(events_rx, line_format(cli, &config));
     let succeeded = runtime.block_on(job(config, events_tx));
     runtime.shutdown_background();
@@ -90,6 +91,14 @@ where
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)
+    }
+}
+
+/// Before any child starts: what stops them if devloop is killed.
+fn start_watchdog(events: &mpsc::Sender<Stamped>) {
+    if let Err(error) = crate::watchdog::start() {
+        let message = error.to_string();
+        let _ = events.try_send(Stamped::now(Event::Error { message }));
     }
 }
 
@@ -104,6 +113,7 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         Err(code) => return code,
     };
     let (events_tx, events_rx) = mpsc::channel(1024);
+    start_watchdog(&events_tx);
     let (actions_tx, actions) = mpsc::channel(64);
     let headless = cli.headless || cli.json || !std::io::stdout().is_terminal();
     let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
@@ -210,19 +220,14 @@ async fn forward_actions(mut actions: mpsc::Receiver<Command>, inbox: mpsc::Send
     let _ = inbox.send(Input::Command(Command::Quit { reason })).await;
 }
 
-/// SIGINT and SIGTERM become a graceful quit.
+/// SIGINT, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT become a
+/// graceful quit.
 fn forward_signals(inbox: mpsc::Sender<Input>) -> Result<(), String> {
-    let install = |kind| signal(kind).map_err(|e| format!("cannot handle signals: {e}"));
-    let mut interrupt = install(SignalKind::interrupt())?;
-    let mut terminate = install(SignalKind::terminate())?;
+    let mut signals = quit_signals()?;
     tokio::spawn(async move {
-        loop {
-            let reason = tokio::select! {
-                _ = interrupt.recv() => "SIGINT",
-                _ = terminate.recv() => "SIGTERM",
-            };
+        while let Some(name) = signals.recv().await {
             let quit = Command::Quit {
-                reason: reason.into(),
+                reason: name.into(),
             };
             if inbox.send(Input::Command(quit)).await.is_err() {
                 return;
@@ -230,4 +235,27 @@ fn forward_signals(inbox: mpsc::Sender<Input>) -> Result<(), String> {
         }
     });
     Ok(())
+}
+
+/// The names of the signals that stop devloop, as they arrive.
+pub fn quit_signals() -> Result<mpsc::Receiver<&'static str>, String> {
+    let kinds = [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+    ];
+    let (tx, rx) = mpsc::channel(4);
+    for (kind, name) in kinds {
+        let mut stream = signal(kind).map_err(|e| format!("cannot handle {name}: {e}"))?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(name).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    Ok(rx)
 }

@@ -25,3 +25,4 @@ pub mod supervise;
 pub mod ui;
 pub mod warm;
 pub mod watch;
+pub mod watchdog;

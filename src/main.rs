@@ -1,5 +1,12 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // devloop's own executable, started again as its watchdog.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == devloop::watchdog::ARG)
+    {
+        return devloop::watchdog::main();
+    }
     devloop::app::main(devloop::cli::Cli::parse())
 }

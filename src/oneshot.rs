@@ -5,7 +5,6 @@ use crate::build::{BuildRequest, run_build};
 use crate::config::Config;
 use crate::engine::{fallback_notice, promote_spec, promoted_event, recover, roll_back};
 use crate::event::{BuildReason, BuildStatus, Event, Stamped};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
 /// One build and its promotion; true when both succeeded.
@@ -61,20 +60,15 @@ async fn emit(events: &mpsc::Sender<Stamped>, event: Event) {
     let _ = events.send(Stamped::now(event)).await;
 }
 
-/// SIGINT or SIGTERM cancels the build (its whole group).
+/// SIGINT, SIGTERM, SIGHUP or SIGQUIT cancels the build (its whole group).
 fn cancel_on_signal(cancel: oneshot::Sender<()>) {
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let Ok(mut signals) = crate::app::quit_signals() else {
         return;
     };
     tokio::spawn(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
+        if signals.recv().await.is_some() {
+            let _ = cancel.send(());
         }
-        let _ = cancel.send(());
     });
 }
 

@@ -4,92 +4,8 @@
 
 mod common;
 
+use common::tmux::{Tmux, devloop_script};
 use common::{Workspace, alive, config_with_build};
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(window: &str, script: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("skipped: tmux is not installed");
-            return None;
-        }
-        let tmux = Tmux {
-            socket: format!("devloop-attach-{}", std::process::id()),
-        };
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-x",
-            "120",
-            "-y",
-            "30",
-            "-n",
-            window,
-            script,
-        ]);
-        Some(tmux)
-    }
-
-    fn window(&self, name: &str, script: &str) {
-        self.run(&["new-window", "-d", "-n", name, script]);
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .expect("run tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self, window: &str) -> String {
-        self.run(&["capture-pane", "-p", "-t", window])
-    }
-
-    fn wait_for(&self, window: &str, text: &str) -> String {
-        self.wait_until(window, text, |screen| screen.contains(text))
-    }
-
-    fn wait_until(&self, window: &str, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen(window);
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{window} never showed {what}:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn keys(&self, window: &str, keys: &str) {
-        self.run(&["send-keys", "-t", window, keys]);
-    }
-
-    fn pane_pid(&self, window: &str) -> u32 {
-        self.run(&["display-message", "-p", "-t", window, "#{pane_pid}"])
-            .trim()
-            .parse()
-            .expect("pane pid")
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
 
 #[test]
 fn two_viewers_follow_the_host_and_only_control_acts() {
@@ -100,15 +16,8 @@ fn two_viewers_follow_the_host_and_only_control_acts() {
     );
     let workspace = Workspace::new(&config);
     workspace.write("libs/v", "one");
-    let devloop = env!("CARGO_BIN_EXE_devloop");
-    let config = workspace.config();
-    let run = |args: &str| {
-        format!(
-            "{devloop} {args} -c {}; echo EXIT=$?; sleep 600",
-            config.display()
-        )
-    };
-    let Some(tmux) = Tmux::start("host", &run("run")) else {
+    let run = |args: &str| devloop_script("", args, &workspace.config());
+    let Some(tmux) = Tmux::start("host", 120, 30, &run("run")) else {
         return;
     };
     tmux.wait_for("host", "build #1 ✔ ok");
@@ -129,28 +38,39 @@ fn two_viewers_follow_the_host_and_only_control_acts() {
     }
 
     // b in the read-only viewer is refused there; in the control one it builds #3.
-    tmux.keys("view", "b");
+    tmux.keys("view", &["b"]);
     tmux.wait_for("view", "read-only: attach with --control");
-    tmux.keys("ctl", "b");
+    tmux.keys("ctl", &["b"]);
     for window in ["host", "view", "ctl"] {
         tmux.wait_for(window, "build #3 started (manual)");
     }
     assert!(!tmux.screen("host").contains("build #4"));
 
-    // q leaves a viewer only; SIGKILL of the other leaves the host as it was.
-    tmux.keys("view", "q");
+    // q leaves a viewer only; a hangup (its terminal closed) ends the other
+    // cleanly, and leaves the host as it was.
+    tmux.keys("view", &["q"]);
     tmux.wait_for("view", "EXIT=0");
     let control = common::descendants(tmux.pane_pid("ctl"));
-    for pid in &control {
-        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
-    }
+    let viewer = control
+        .iter()
+        .find(|&&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("attach"))
+        })
+        .expect("the control viewer's pid");
+    unsafe { libc::kill(*viewer as i32, libc::SIGHUP) };
+    tmux.wait_for("ctl", "EXIT=0");
+    assert!(
+        !tmux.alternate_screen("ctl"),
+        "the viewer left its terminal on the alternate screen"
+    );
     tmux.wait_until("host", "no viewers", |s| !s.contains("attached"));
     let host = tmux.screen("host");
     assert!(host.contains("web ✔ ready"), "{host}");
     assert!(!host.contains("EXIT="), "{host}");
     workspace.write("libs/v", "three");
     tmux.wait_for("host", "as generation 4");
-    tmux.keys("host", "q");
+    tmux.keys("host", &["q"]);
     tmux.wait_for("host", "EXIT=0");
     assert!(control.iter().all(|pid| !alive(*pid)));
 }

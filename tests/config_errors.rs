@@ -231,6 +231,61 @@ fn missing_programs_are_named() {
     );
 }
 
+/// `exec -a NAME program`: the program is the word after exec's options. On
+/// a system whose sh has no such options (dash) check says so instead of
+/// letting the process fail at its start.
+#[test]
+fn exec_with_its_options_names_the_program_after_them() {
+    let shell_has_them = std::process::Command::new("sh")
+        .args(["-c", "exec -a named true"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    let named = GOOD.replacen("node server.js", "exec -a api-server sleep 300", 1);
+    let out = workspace_with_tool(&named).run(&["check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("`-a`"),
+        "the option taken for the program:\n{stderr}"
+    );
+    if shell_has_them {
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stdout.contains("exec -a api-server sleep 300"), "{stdout}");
+    } else {
+        rejects(
+            "node server.js",
+            "exec -a api-server sleep 300",
+            "\"exec -a",
+            "`exec` takes no options in this system's sh",
+        );
+    }
+    rejects(
+        "node server.js",
+        "exec -cl no-such-server",
+        "\"exec -cl",
+        if shell_has_them {
+            "program `no-such-server` not found"
+        } else {
+            "run it through bash"
+        },
+    );
+    // Through bash, as check advises where sh has no exec options.
+    let bash = GOOD.replacen(
+        "node server.js",
+        "bash -c 'exec -a api-server sleep 300'",
+        1,
+    );
+    let out = workspace_with_tool(&bash).run(&["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn process_dependencies_are_checked() {
     rejects(

@@ -3,7 +3,7 @@
 
 use super::duration::Dur;
 use super::error::ConfigError;
-use super::program::{first_program, resolve};
+use super::program::{first_program, resolve, shell_has_exec_options, uses_exec_options};
 use super::ranges::{self, Bounds};
 use super::schema::{RawBuild, RawConfig, RawHealth, RawProcess, RawPromote, RawWatch};
 use super::suggest::{closest, with_suggestion};
@@ -71,6 +71,12 @@ impl Checker<'_> {
     ) -> Result<Option<PathBuf>, ConfigError> {
         if command.get_ref().trim().is_empty() {
             return Err(self.error(command.span(), format!("{what} is empty")));
+        }
+        if uses_exec_options(command.get_ref()) && !shell_has_exec_options() {
+            let message = format!(
+                "{what}: `exec` takes no options in this system's sh (dash has none; bash has -a, -c and -l), so the command would fail with \"exec: -a: not found\"; run it through bash: `bash -c 'exec -a NAME program ...'`"
+            );
+            return Err(self.error(command.span(), message));
         }
         match first_program(command.get_ref()) {
             None => Ok(None),

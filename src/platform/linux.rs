@@ -37,6 +37,15 @@ pub fn copy_range(src: &File, dst: &File) -> std::io::Result<bool> {
     }
 }
 
+/// The running executable, to start again; the kernel's own link where a
+/// rebuild replaced the file since.
+pub fn own_executable() -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| "/proc/self/exe".into())
+}
+
 /// Orphaned descendants are reparented to devloop rather than to init.
 pub fn become_subreaper() -> Result<(), String> {
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))

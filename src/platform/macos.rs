@@ -59,6 +59,11 @@ pub fn copy_range(src: &File, dst: &File) -> std::io::Result<bool> {
     }
 }
 
+/// The running executable, to start again.
+pub fn own_executable() -> std::path::PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| "devloop".into())
+}
+
 pub fn become_subreaper() -> Result<(), String> {
     Err("macOS has no child subreaper: a daemon that leaves its process group is not stopped at exit".to_string())
 }

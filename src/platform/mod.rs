@@ -23,7 +23,7 @@ mod signals;
 pub use os::WATCH_LIMIT_HINT;
 pub use os::{
     all_pids, become_subreaper, clone_file, copy_range, exchange, listening_sockets, own_children,
-    process, program_name, socket_holder,
+    own_executable, process, program_name, socket_holder,
 };
 pub use signals::signal_name;
 
@@ -68,6 +68,15 @@ pub fn exchange_refused(e: Errno) -> bool {
         e,
         Errno::OPNOTSUPP | Errno::XDEV | Errno::INVAL | Errno::NOSYS
     ) || e == Errno::NOTSUP
+}
+
+/// SIGHUP does nothing to this process from now on (the watchdog's:
+/// it must outlive the terminal that closed).
+pub fn ignore_hangup() {
+    // SAFETY: SIG_IGN installs no handler code; it only sets the disposition.
+    unsafe {
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+    }
 }
 
 /// What this platform cannot do, one sentence each, to be said once.

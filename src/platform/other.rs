@@ -27,6 +27,11 @@ pub fn copy_range(_src: &File, _dst: &File) -> std::io::Result<bool> {
     Ok(false)
 }
 
+/// The running executable, to start again.
+pub fn own_executable() -> std::path::PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| "devloop".into())
+}
+
 pub fn become_subreaper() -> Result<(), String> {
     Err("this system has no child subreaper: a daemon that leaves its process group is not stopped at exit".to_string())
 }

@@ -30,7 +30,8 @@ pub struct Record {
 }
 
 impl Record {
-    fn line(&self) -> String {
+    /// One line of the records file (and of the watchdog's list).
+    pub fn line(&self) -> String {
         let Record {
             pgid,
             start_time,
@@ -42,7 +43,7 @@ impl Record {
         format!("{pgid} {start_time} {sid} {signal} {timeout_ms} {name}\n")
     }
 
-    fn parse(line: &str) -> Option<Record> {
+    pub fn parse(line: &str) -> Option<Record> {
         let mut words = line.split_whitespace();
         let mut num = || words.next()?.parse::<u64>().ok();
         let (pgid, start_time, sid) = (num()?, num()?, num()?);
@@ -83,11 +84,13 @@ impl Records {
     }
 
     pub fn add(&mut self, record: Record) {
+        crate::watchdog::watch(&record);
         self.entries.push(record);
         self.save();
     }
 
     pub fn remove(&mut self, pgid: u32) {
+        crate::watchdog::forget(pgid);
         self.entries.retain(|r| r.pgid != pgid);
         self.save();
     }
@@ -137,47 +140,62 @@ pub fn still_ours(record: &Record) -> bool {
 /// stopped, to be reported.
 pub async fn stop_leftovers(state_dir: &Path, file: &str) -> Vec<String> {
     let text = std::fs::read_to_string(state_dir.join(file)).unwrap_or_default();
-    let ours: Vec<Record> = text
-        .lines()
-        .filter_map(Record::parse)
-        .filter(still_ours)
-        .collect();
-    let stops = ours.iter().map(|record| async move {
+    let records = text.lines().filter_map(Record::parse).collect();
+    stop_records(records, None)
+        .await
+        .into_iter()
+        .map(|record| {
+            format!(
+                "stopped `{}` (process group {}), left running by a devloop that was killed",
+                record.name, record.pgid
+            )
+        })
+        .collect()
+}
+
+/// Stops, all at once, the recorded groups that are still ours: each gets its
+/// stop signal, then SIGKILL after its stop timeout (or `at_most`, if
+/// shorter). Returns the records of the groups it stopped.
+pub async fn stop_records(records: Vec<Record>, at_most: Option<Duration>) -> Vec<Record> {
+    let mut stops = tokio::task::JoinSet::new();
+    // A group of zombies only has nothing left to stop.
+    let running = |record: &Record| still_ours(record) && group_running(record.pgid);
+    for record in records.into_iter().filter(running) {
         let signal = Signal::from_named_raw(record.signal).unwrap_or(Signal::TERM);
-        stop_group(
-            record.pgid,
-            signal,
-            Duration::from_millis(record.timeout_ms),
-        )
-        .await;
-        format!(
-            "stopped `{}` (process group {}), left running by a devloop that was killed",
-            record.name, record.pgid
-        )
-    });
-    let mut reports = Vec::new();
-    for stop in stops {
-        // One at a time is fine: this runs once, and usually finds nothing.
-        reports.push(stop.await);
+        let timeout = Duration::from_millis(record.timeout_ms);
+        let grace = at_most.map_or(timeout, |cap| timeout.min(cap));
+        stops.spawn(async move {
+            stop_group(record.pgid, signal, grace).await;
+            record
+        });
     }
-    reports
+    let mut stopped: Vec<Record> = stops.join_all().await;
+    // In the order they were recorded, for the report.
+    stopped.sort_by_key(|record| record.start_time);
+    stopped
 }
 
 /// `signal` to a group that is not our child, SIGKILL after `grace`, until
-/// it is empty (its members are reaped by whoever adopted them).
+/// no member runs (the zombies are for whoever adopted them to reap).
 async fn stop_group(pgid: u32, signal: Signal, grace: Duration) {
     const POLL: Duration = Duration::from_millis(20);
     const KILL_WAIT: Duration = Duration::from_secs(5);
     signal_group(pgid, signal);
     let started = Instant::now();
     let mut killed = false;
-    while group_alive(pgid) && started.elapsed() < grace + KILL_WAIT {
+    while group_running(pgid) && started.elapsed() < grace + KILL_WAIT {
         if !killed && started.elapsed() >= grace {
             signal_group(pgid, Signal::KILL);
             killed = true;
         }
         sleep(POLL).await;
     }
+}
+
+/// Whether a member of the group still runs: its zombies wait on a parent
+/// that may be slow to reap them (an init that is not one).
+fn group_running(pgid: u32) -> bool {
+    group_alive(pgid) && platform::group_members(pgid).iter().any(|m| !m.zombie)
 }
 
 #[cfg(test)]

@@ -43,8 +43,9 @@ pub fn spawn(
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let guard = TerminalGuard::enter()?;
     Ok(std::thread::spawn(move || {
+        // Signals need the I/O driver: a viewer leaves on a hangup.
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .build();
         if let Ok(runtime) = runtime {
             runtime.block_on(run(guard, events, actions, app));
@@ -70,6 +71,12 @@ async fn run(
     if let Ok(size) = guard.terminal.size() {
         app.size = (size.width, size.height);
     }
+    // A viewer's terminal closing (SIGHUP), or SIGTERM, ends that view only;
+    // the host's signals stop the whole run through its engine instead.
+    let mut leave_signals = match app.remote {
+        Some(_) => crate::app::quit_signals().ok(),
+        None => None,
+    };
     let mut next_frame = Instant::now();
     let mut next_tick = Instant::now() + TICK;
     let mut dirty = true;
@@ -97,6 +104,7 @@ async fn run(
                 next_frame = Instant::now();
                 dirty = true;
             }
+            Some(_) = async { leave_signals.as_mut()?.recv().await } => break,
             event = events.recv(), if open => match event {
                 Some(event) => {
                     app.feed(&event);

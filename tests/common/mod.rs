@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod tiny_queue;
+pub mod tmux;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
@@ -276,6 +277,19 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     }
     found.remove(0);
     found
+}
+
+/// The watchdog devloop `pid` started (its child running `__devloop_watchdog`).
+pub fn watchdog_of(pid: u32) -> Option<u32> {
+    descendants(pid).into_iter().find(|child| {
+        std::fs::read(format!("/proc/{child}/cmdline"))
+            .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains("__devloop_watchdog"))
+    })
+}
+
+/// Whether nothing accepts connections on 127.0.0.1:`port`.
+pub fn port_closed(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
 }
 
 /// Polls `condition` every 20 ms until it holds or `limit` passes.
