@@ -62,10 +62,11 @@ impl Cli {
             .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_FILE))
     }
 
-    /// Colour is on for a terminal unless --no-color or NO_COLOR says otherwise.
+    /// Colour is on for a terminal unless --no-color or NO_COLOR says
+    /// otherwise; JSON has none.
     pub fn color(&self) -> bool {
         use std::io::IsTerminal;
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        !self.no_color && !no_color_env && std::io::stdout().is_terminal()
+        !self.no_color && !no_color_env && !self.json && std::io::stdout().is_terminal()
     }
 }

@@ -59,9 +59,20 @@ pub fn source_width<'a>(names: impl IntoIterator<Item = &'a str>) -> usize {
         .unwrap_or(0)
 }
 
-/// `HH:MM:SS.mmm source | text`
+/// `HH:MM:SS.mmm source | text`; a child's line keeps its colours only when
+/// colour is on, and never its cursor moves or clear-screens.
 pub fn render_line(stamped: &Stamped, color: bool, width: usize) -> String {
-    let (source, text) = describe(&stamped.event);
+    use crate::escapes::without_escapes;
+    let (source, text) = match &stamped.event {
+        Event::BuildOutput { line, .. } => (BUILD, without_escapes(line, color)),
+        Event::ProcessOutput { process, line, .. } => {
+            (process.as_str(), without_escapes(line, color))
+        }
+        event => {
+            let (source, text) = describe(event);
+            (source, std::borrow::Cow::Owned(text))
+        }
+    };
     let time = crate::clock::local_time_of_day(stamped.at);
     if color {
         let code = match (source, &stamped.event) {

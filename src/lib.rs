@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod escapes;
 pub mod event;
 pub mod headless;
 pub mod init;

@@ -358,3 +358,58 @@ fn u_on_stdin_rolls_back_while_running_and_the_next_change_builds() {
     assert_eq!(target_stamp(workspace.path(), 4), "two");
     assert!(devloop.stop().success());
 }
+
+#[test]
+fn a_write_into_the_target_that_is_no_promotion_is_an_error_naming_it() {
+    // A process that writes into the target once told to, and keeps the file
+    // open (so its writer can be seen).
+    let rogue = "[process.rogue]\ncommand = '''while [ ! -e go ]; do sleep 0.05; done; exec 3>dist/libs/rogue.js; echo bad >&3; exec sleep 600'''\nafter = [\"build\"]\n";
+    let workspace = workspace(rogue);
+    write_generation(&workspace, "one", 40);
+    let mut devloop = Devloop::start(&workspace);
+    devloop.wait_event("promoted", &[("build", json!(1))]);
+    // Promotions, recycled generations and their nudges are devloop's own.
+    for (build, stamp) in [(2, "two"), (3, "three"), (4, "four"), (5, "five")] {
+        write_generation(&workspace, stamp, 40);
+        workspace.write("libs/a.ts", stamp);
+        devloop.wait_event("promoted", &[("build", json!(build))]);
+    }
+    devloop.send("u");
+    devloop.wait_event("rolled_back", &[]);
+    let foreign = |event: &Value| {
+        event["event"] == "error"
+            && event["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("something other than devloop"))
+    };
+    assert_eq!(devloop.position(foreign), None, "{}", devloop.dump());
+
+    workspace.write("go", "");
+    let error = devloop.wait_for("the rogue write", foreign);
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("wrote into dist/libs: dist/libs/rogue.js"),
+        "{message}"
+    );
+    assert!(message.contains("written by pid"), "{message}");
+    assert!(message.contains("of process `rogue`"), "{message}");
+
+    // A write whose writer is gone by the time it is seen.
+    std::fs::write(workspace.path().join("dist/libs/lib0/f0.js"), "mixed").unwrap();
+    let error = devloop.wait_for("the test's write", foreign);
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("dist/libs/lib0/f0.js"), "{message}");
+    assert!(
+        message.contains("the writer had closed its files"),
+        "{message}"
+    );
+
+    // The next promotion makes the target whole again, and reports nothing.
+    write_generation(&workspace, "six", 40);
+    workspace.write("libs/a.ts", "six");
+    devloop.wait_event("promoted", &[("build", json!(6))]);
+    assert_eq!(target_stamp(workspace.path(), 40), "six");
+    let errors = devloop.all("error").len();
+    assert!(devloop.stop().success());
+    assert_eq!(devloop.all("error").len(), errors, "{}", devloop.dump());
+}

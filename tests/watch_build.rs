@@ -317,3 +317,34 @@ fn a_second_devloop_is_refused_and_a_dead_ones_lock_is_taken_over() {
     third.wait_event("watching", &[]);
     assert!(third.stop().success());
 }
+
+/// What tsc, nx and progress bars print to a terminal: clear-screens, cursor
+/// moves, colours, titles, carriage returns.
+const NOISY_BUILD: &str = r"printf '\033c\033[2J\033[H\033[96msrc/a.ts\033[0m:1:2 - \033[91merror\033[0m\n'; printf '\033]0;nx\007 10%%\r100%%\033[1A\033[2K\n'";
+
+#[test]
+fn children_escape_sequences_never_reach_headless_output() {
+    let workspace = Workspace::new(&config_with_build(NOISY_BUILD));
+    let mut devloop = Devloop::start(&workspace);
+    finished_ok(&mut devloop, 1);
+    let lines: Vec<String> = devloop
+        .all("build_output")
+        .iter()
+        .map(|event| event["line"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(lines, ["src/a.ts:1:2 - error", "100%"], "--json lines");
+    assert!(devloop.stop().success());
+
+    // Lines, colour off (stdout is no terminal): the same text.
+    let out = workspace.run(&["build", "--headless"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("build   | src/a.ts:1:2 - error"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("build   | 100%"), "{stdout}");
+    assert!(
+        !stdout.contains(|c: char| c.is_control() && c != '\n'),
+        "escape sequences in: {stdout:?}"
+    );
+}

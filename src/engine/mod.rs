@@ -113,6 +113,15 @@ impl Engine {
         for event in recover(&self.config).await {
             self.emit(event).await;
         }
+        if let Some(promote) = &self.config.promote {
+            crate::watch::target::Guard {
+                target: self.config.abs(&promote.target),
+                root: self.config.root.clone(),
+                state_dir: self.config.state_dir(),
+                events: self.events.clone(),
+            }
+            .spawn();
+        }
         // The first walk blocks: off the async threads with it.
         let config = self.config.clone();
         let (watcher, setup) = tokio::task::spawn_blocking(move || Watcher::start(&config))

@@ -1,7 +1,8 @@
 //! Events as JSON lines, the hot path of a flood seen by `--json` (and by
 //! `attach --json`): output lines are written by hand straight into the caller's
 //! buffer (the same bytes serde writes), and the stamp's text is made once
-//! per millisecond rather than once per line.
+//! per millisecond rather than once per line. An output line's `line` is its
+//! text: escape sequences and control characters are removed.
 
 use super::{Event, Stamped, Stream};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -52,7 +53,8 @@ impl JsonLines {
             Stream::Stdout => b",\"stream\":\"stdout\",\"line\":",
             Stream::Stderr => b",\"stream\":\"stderr\",\"line\":",
         });
-        string(out, line);
+        // A child's colours and cursor moves are no part of its text.
+        string(out, &crate::escapes::without_escapes(line, false));
         out.extend_from_slice(b"}\n");
     }
 

@@ -145,14 +145,35 @@ pub fn parse_listening(table: &str, port: u16) -> impl Iterator<Item = u64> + '_
 /// The process with one of `sockets` open. Slow (reads every process's fds).
 pub fn socket_holder(sockets: &[u64]) -> Option<u32> {
     let links: Vec<String> = sockets.iter().map(|i| format!("socket:[{i}]")).collect();
-    all_pids().into_iter().find(|pid| {
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-            return false;
-        };
-        fds.flatten().any(|fd| {
-            std::fs::read_link(fd.path())
-                .is_ok_and(|target| links.iter().any(|l| target.as_os_str() == l.as_str()))
-        })
+    open_files(|target| links.iter().any(|l| target.as_os_str() == l.as_str()))
+        .next()
+        .map(|(pid, _)| pid)
+}
+
+/// Files other processes have open under `dir`, as (pid, path). Slow (reads
+/// every process's fds).
+pub fn files_open_under(dir: &std::path::Path) -> Vec<(u32, std::path::PathBuf)> {
+    let me = std::process::id();
+    open_files(|target| target.starts_with(dir))
+        .filter(|(pid, _)| *pid != me)
+        .collect()
+}
+
+/// Open files whose /proc link `matches`, with their process.
+fn open_files(
+    matches: impl Fn(&std::path::Path) -> bool,
+) -> impl Iterator<Item = (u32, std::path::PathBuf)> {
+    all_pids().into_iter().flat_map(move |pid| {
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten();
+        let links = fds
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok());
+        links
+            .filter(|target| matches(target))
+            .map(|target| (pid, target))
+            .collect::<Vec<_>>()
     })
 }
 

@@ -13,7 +13,7 @@ pub const WATCH_LIMIT_HINT: &str =
     "raise the open-files limit (`ulimit -n`) or watch fewer directories";
 
 pub const LIMITS: &[&str] = &[
-    "on macOS devloop does not name the program holding a taken port (it still waits for the port to be free)",
+    "on macOS devloop does not name the program holding a taken port (it still waits for the port to be free), nor the program that wrote into the promote target",
 ];
 
 fn last_errno() -> Errno {
@@ -131,6 +131,11 @@ pub fn listening_sockets(_port: u16) -> Option<Vec<u64>> {
 
 pub fn socket_holder(_sockets: &[u64]) -> Option<u32> {
     None
+}
+
+/// Not read here: a foreign writer of the target is not named.
+pub fn files_open_under(_dir: &std::path::Path) -> Vec<(u32, std::path::PathBuf)> {
+    Vec::new()
 }
 
 pub fn program_name(pid: u32) -> Option<String> {

@@ -22,8 +22,8 @@ mod signals;
 
 pub use os::WATCH_LIMIT_HINT;
 pub use os::{
-    all_pids, become_subreaper, clone_file, copy_range, exchange, listening_sockets, own_children,
-    own_executable, process, program_name, socket_holder,
+    all_pids, become_subreaper, clone_file, copy_range, exchange, files_open_under,
+    listening_sockets, own_children, own_executable, process, program_name, socket_holder,
 };
 pub use signals::signal_name;
 

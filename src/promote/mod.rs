@@ -42,6 +42,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub mod activity;
 mod copy;
 mod generations;
 mod layout;
@@ -203,6 +204,8 @@ pub fn promote_checked(
         }
         return Err(PromoteError::NotQuiet(reason));
     }
+    // From the swap on, the target changes: devloop's own writes.
+    let _busy = activity::Busy::start();
     layout::write_marker(&stage, marker).map_err(io_err("mark as complete", &stage))?;
 
     let backup = swap::name_of(&layout.sibling(Kind::Backup(generation)));

@@ -77,6 +77,7 @@ pub fn current_generation(target: &Path) -> Option<u64> {
 /// Puts the target and its siblings in order after any interruption. Run at
 /// every start, before anything else. Blocking.
 pub fn recover(target: &Path, keep: usize) -> Result<Recovery, PromoteError> {
+    let _busy = super::activity::Busy::start();
     let layout = Layout::new(target).map_err(io_err("use", target))?;
     let mut report = Recovery::default();
     if !layout.parent.is_dir() {
@@ -147,6 +148,7 @@ fn newest_whole(siblings: &[(Kind, PathBuf)]) -> Option<(Option<u64>, PathBuf)> 
 /// Swaps the previous generation back into place (see the module docs of
 /// `promote` for which one that is). Returns the generation now in place.
 pub fn rollback(target: &Path) -> Result<u64, PromoteError> {
+    let _busy = super::activity::Busy::start();
     let layout = Layout::new(target).map_err(io_err("use", target))?;
     let none = || PromoteError::NoPreviousGeneration {
         target: target.to_path_buf(),

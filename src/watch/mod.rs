@@ -6,6 +6,7 @@
 mod debounce;
 mod dirs;
 mod filter;
+pub mod target;
 mod walk;
 
 pub use debounce::{Change, ChangeBatch, debounce};
