@@ -14,7 +14,7 @@ mod npm;
 #[path = "common/nx.rs"]
 mod nx;
 
-use common::{Devloop, Workspace, alive, descendants};
+use common::{Devloop, Workspace, alive, run_processes};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -85,7 +85,7 @@ fn nx_run_many_watch_promotes_each_cycle_and_fails_a_broken_one() {
         "warm_nx: first cycle promoted {:?} after start",
         started.elapsed()
     );
-    let compiler = descendants(devloop.pid());
+    let compiler = run_processes(devloop.pid());
 
     let mut took = Vec::new();
     for i in 2..2 + EDITS {

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{Devloop, Workspace, alive, descendants, wait_until};
+use common::{Devloop, Workspace, alive, run_processes, wait_until};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use std::fs;
@@ -48,7 +48,7 @@ fn three_hundred_warm_promotions_under_readers_and_a_kill_9() {
     }
 
     // SIGKILL in the middle of the cycles; the readers keep reading.
-    let compiler = descendants(devloop.pid());
+    let compiler = run_processes(devloop.pid());
     assert!(!compiler.is_empty());
     devloop.signal(libc::SIGKILL);
     devloop.wait_exit();
@@ -66,7 +66,7 @@ fn three_hundred_warm_promotions_under_readers_and_a_kill_9() {
         devloop.wait_event("promoted", &[]);
     }
     let took = started.elapsed();
-    let compiler = descendants(devloop.pid());
+    let compiler = run_processes(devloop.pid());
     assert!(devloop.stop().success());
     assert!(
         compiler.iter().all(|&p| !alive(p)),

@@ -12,7 +12,7 @@ mod common;
 #[path = "common/npm.rs"]
 mod npm;
 
-use common::{Devloop, Workspace, alive, descendants};
+use common::{Devloop, Workspace, alive, run_processes};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -110,7 +110,7 @@ fn promotes_each_cycle_and_fails_a_broken_one(tool: Tool) {
 
     let mut devloop = Devloop::start(&ws);
     wait_promoted(&mut devloop, &ws, &tool, "0", Instant::now());
-    let compiler = descendants(devloop.pid());
+    let compiler = run_processes(devloop.pid());
     assert!(!compiler.is_empty(), "{preset} runs under devloop");
 
     let mut took = Vec::new();

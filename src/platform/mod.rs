@@ -79,6 +79,10 @@ pub fn ignore_hangup() {
     }
 }
 
+/// Whether file watching reports a file's close after writing (inotify's
+/// IN_CLOSE_WRITE), which tells a finished write; FSEvents reports changes only.
+pub const REPORTS_CLOSES: bool = cfg!(target_os = "linux");
+
 /// What this platform cannot do, one sentence each, to be said once.
 pub fn limits() -> &'static [&'static str] {
     os::LIMITS

@@ -25,7 +25,7 @@ use tokio::time::{Instant, sleep_until};
 
 mod staging;
 
-use staging::{Held, Staging};
+use staging::{AfterDone, Held, Staging};
 
 /// How long the compiler gets between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -54,8 +54,10 @@ struct Compiler {
     marks: Marks,
     staging: Option<Staging>,
     /// Ended cycles waiting for the one being staged, in order, with the
-    /// output's marks when they ended.
-    queue: VecDeque<(BuildOutcome, Marks)>,
+    /// output's marks when they ended and what they wrote after done.
+    queue: VecDeque<(BuildOutcome, Marks, Option<AfterDone>)>,
+    /// The preset's writes after done, seen as they finish (nx's package.json).
+    written: Option<Arc<super::written::Written>>,
     /// Tries of the cycle being staged (1 for its first).
     tries: u32,
     held: Option<Held>,
@@ -74,9 +76,11 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
         marks: [0, 0],
         staging: None,
         queue: VecDeque::new(),
+        written: None,
         tries: 1,
         held: None,
     };
+    compiler.watch_written().await;
     let mut backoff = Backoff::default();
     let mut reason = BuildReason::Startup;
     loop {
@@ -183,8 +187,7 @@ impl Compiler {
                 staged = async { self.staging.as_mut().expect("staging").await }, if self.staging.is_some() => {
                     self.staging = None;
                     match staged {
-                        Ok((outcome, Err(reason), true)) => self.hold(outcome, reason).await,
-                        Ok((outcome, promotion, _)) => self.done(outcome, Some(promotion)).await,
+                        Ok(staged) => self.staged(staged).await,
                         Err(e) => self.emit(Event::Error { message: format!("the promotion stopped unexpectedly: {e}") }).await,
                     }
                     self.next_in_queue().await;
@@ -219,14 +222,14 @@ impl Compiler {
                 ),
                 _ => (BuildStatus::Cancelled, None),
             };
-            self.push(BuildOutcome {
+            let outcome = BuildOutcome {
                 id: build,
                 status,
                 exit_code: None,
                 ms: 0,
                 failure,
-            })
-            .await;
+            };
+            self.push(outcome, None).await;
         }
         end
     }
@@ -284,6 +287,10 @@ impl Compiler {
                 }
                 None => BuildStatus::Ok,
             };
+            let after = AfterDone {
+                since: ended.started,
+                dones: ended.dones,
+            };
             let outcome = BuildOutcome {
                 id: ended.build,
                 status,
@@ -291,7 +298,7 @@ impl Compiler {
                 ms: ended.ms,
                 failure: ended.failure,
             };
-            self.push(outcome).await;
+            self.push(outcome, Some(after)).await;
         }
     }
 
@@ -321,7 +328,7 @@ impl Compiler {
                 ms: self.ctx.config.build.timeout.as_millis() as u64,
                 failure: None,
             };
-            self.push(outcome).await;
+            self.push(outcome, None).await;
         }
     }
 

@@ -27,6 +27,10 @@ pub struct Ended {
     /// The first `failed` line, when there was one.
     pub failure: Option<String>,
     pub ms: u64,
+    /// Its `done` lines: one per compiler that took part.
+    pub dones: u32,
+    /// When it opened: writes after done are counted from here.
+    pub started: Instant,
 }
 
 #[derive(Debug)]
@@ -38,6 +42,7 @@ struct Open {
     failure: Option<String>,
     /// Compilers that printed a start line and no done line yet.
     compiling: u32,
+    dones: u32,
 }
 
 /// What a line matched.
@@ -102,6 +107,7 @@ impl Cycles {
             first_line,
             failure: None,
             compiling: 0,
+            dones: 0,
         });
         (self.last_build, reason)
     }
@@ -135,6 +141,9 @@ impl Cycles {
         if start {
             open.compiling += 1;
         }
+        if done {
+            open.dones += 1;
+        }
         // Several compilers (nx --watch runs one per lib): the last one ends it.
         if done && open.compiling > 1 {
             open.compiling -= 1;
@@ -150,6 +159,8 @@ impl Cycles {
                 build: open.build,
                 failure: open.failure,
                 ms: now.saturating_duration_since(open.started).as_millis() as u64,
+                dones: open.dones,
+                started: open.started,
             });
         }
         step

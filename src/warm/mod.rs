@@ -14,6 +14,7 @@ mod cycle;
 mod output;
 pub mod presets;
 mod quiet;
+mod written;
 
 pub use compiler::{Context, run};
 

@@ -122,6 +122,16 @@ pub fn preset_for(command: &str) -> Option<&'static Preset> {
     Some(&PRESETS[index])
 }
 
+/// A file the compiler writes after each `done` line, without a line of its
+/// own: nx's `@nx/js:tsc` writes each lib's package.json in its
+/// post-compilation callback. The staging waits for one per `done`.
+pub fn written_after_done(preset: Option<&str>) -> Option<&'static str> {
+    match preset {
+        Some("nx @nx/js:tsc --watch") => Some("package.json"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -287,6 +287,16 @@ pub fn watchdog_of(pid: u32) -> Option<u32> {
     })
 }
 
+/// What devloop `pid` runs (its descendants) less its watchdog, which
+/// exits a moment after devloop.
+pub fn run_processes(pid: u32) -> Vec<u32> {
+    let watchdog = watchdog_of(pid);
+    descendants(pid)
+        .into_iter()
+        .filter(|&child| Some(child) != watchdog)
+        .collect()
+}
+
 /// Whether nothing accepts connections on 127.0.0.1:`port`.
 pub fn port_closed(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_err()

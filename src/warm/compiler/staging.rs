@@ -5,7 +5,7 @@
 use super::{Compiler, Finished, Input};
 use crate::build::BuildOutcome;
 use crate::engine::promote_spec;
-use crate::event::BuildStatus;
+use crate::event::{BuildStatus, Event};
 use crate::promote::promote_checked;
 use crate::warm::output::Marks;
 use crate::warm::{presets, quiet};
@@ -13,13 +13,31 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// A staged cycle: its outcome, the promotion, and whether it was dropped
-/// because the compiler was not quiet.
-pub(super) type Staging = JoinHandle<(
-    BuildOutcome,
-    Result<crate::promote::Promotion, String>,
-    bool,
-)>;
+/// A cycle being staged off the runtime's threads.
+pub(super) type Staging = JoinHandle<Staged>;
+
+/// What staging a cycle came to.
+pub(super) struct Staged {
+    outcome: BuildOutcome,
+    promotion: Result<crate::promote::Promotion, String>,
+    /// Dropped because the compiler was not quiet: held and tried again.
+    loud: bool,
+    /// The preset's writes after done never came (nx without
+    /// generatePackageJson): later cycles wait for quiet output instead.
+    missed_writes: bool,
+}
+
+/// What an ended cycle writes after its `done` lines, and since when to count.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AfterDone {
+    pub since: Instant,
+    /// One file per `done` line.
+    pub dones: u32,
+}
+
+/// How long a cycle waits for the preset's writes after done before it
+/// falls back to waiting for quiet output.
+const WRITES_AFTER_DONE: Duration = Duration::from_secs(1);
 
 /// How long the output must stay quiet before a dropped promotion is tried
 /// again, and how many times: nx's `@nx/js:tsc` rewrites package.json just
@@ -39,22 +57,22 @@ pub(super) struct Held {
 
 impl Compiler {
     /// An ended cycle: reported in order, a good one after its promotion.
-    pub(super) async fn push(&mut self, outcome: BuildOutcome) {
+    pub(super) async fn push(&mut self, outcome: BuildOutcome, after: Option<AfterDone>) {
         // A newer cycle ended: it promotes instead of the held one.
         self.drop_held().await;
-        self.queue.push_back((outcome, self.marks));
+        self.queue.push_back((outcome, self.marks, after));
         if self.staging.is_none() {
             self.next_in_queue().await;
         }
     }
 
     pub(super) async fn next_in_queue(&mut self) {
-        while let Some((outcome, marks)) = self.queue.pop_front() {
+        while let Some((outcome, marks, after)) = self.queue.pop_front() {
             let spec = promote_spec(&self.ctx.config);
             match spec {
                 Some(spec) if outcome.status == BuildStatus::Ok => {
                     self.tries = 1;
-                    self.staging = Some(self.stage(spec, outcome, marks));
+                    self.staging = Some(self.stage(spec, outcome, marks, after));
                     return;
                 }
                 _ => self.done(outcome, None).await,
@@ -87,7 +105,7 @@ impl Compiler {
             Some(spec) if self.queue.is_empty() && !self.cycles.is_open() => {
                 self.tries = held.tries + 1;
                 // Quiet from the last line taken in: a newer one drops it again.
-                self.staging = Some(self.stage(spec, held.outcome, self.marks));
+                self.staging = Some(self.stage(spec, held.outcome, self.marks, None));
             }
             _ => self.done(held.outcome, Some(Err(held.reason))).await,
         }
@@ -105,18 +123,30 @@ impl Compiler {
         spec: crate::promote::PromoteSpec,
         outcome: BuildOutcome,
         at_done: Marks,
+        after: Option<AfterDone>,
     ) -> Staging {
         let taps = self.taps.clone();
         let mut settle = presets::settle(self.warm.preset);
         if self.tries > 1 {
             settle = settle.max(QUIET_WAIT);
         }
+        let written = self.written.clone().zip(after);
         tokio::task::spawn_blocking(move || {
             let build = outcome.id;
+            // The exact end of the cycle's writes, where the preset has one:
+            // one file per done line finished since the cycle opened. With
+            // closes seen (Linux) nothing more is waited for.
+            let mut missed_writes = false;
+            if let Some((written, AfterDone { since, dones })) = written {
+                let came = written.wait(since, dones, WRITES_AFTER_DONE);
+                missed_writes = !came;
+                if came && crate::platform::REPORTS_CLOSES {
+                    settle = Duration::ZERO;
+                }
+            }
             // Left alone `settle` since the last write seen, a few writes at
             // most (lines printed meanwhile still drop it: the quiet check
-            // counts from done). nx writes package.json once, just after
-            // done: waiting here costs one settle, not a drop and a retry.
+            // counts from done).
             let mut before = quiet::fingerprint(&spec.output);
             let mut settled = settle.is_zero();
             for _ in 0..SETTLE_ROUNDS {
@@ -148,23 +178,81 @@ impl Compiler {
                 let reason = format!(
                     "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
                 );
-                return (outcome, Err(reason), true);
+                return Staged {
+                    outcome,
+                    promotion: Err(reason),
+                    loud: true,
+                    missed_writes,
+                };
             }
-            let result = promote_checked(&spec, &quiet).map_err(|e| e.to_string());
-            let loud = result.is_err() && loud.get();
-            (outcome, result, loud)
+            let promotion = promote_checked(&spec, &quiet).map_err(|e| e.to_string());
+            let loud = promotion.is_err() && loud.get();
+            Staged {
+                outcome,
+                promotion,
+                loud,
+                missed_writes,
+            }
         })
+    }
+
+    /// A staging finished: reported, or held when the compiler was not quiet.
+    pub(super) async fn staged(&mut self, staged: Staged) {
+        // Never one seen: the compiler does not write them (nx without
+        // generatePackageJson). One late cycle is no reason to stop waiting.
+        let never = self.written.as_ref().is_some_and(|written| !written.any());
+        if staged.missed_writes && never && self.written.take().is_some() {
+            let message = format!(
+                "the warm build wrote no {} within {} of build {}'s end: later cycles wait for quiet output instead",
+                presets::written_after_done(self.warm.preset).unwrap_or("file"),
+                crate::config::format_duration(WRITES_AFTER_DONE),
+                staged.outcome.id
+            );
+            self.emit(Event::Notice { message }).await;
+        }
+        match staged {
+            Staged {
+                outcome,
+                promotion: Err(reason),
+                loud: true,
+                ..
+            } => self.hold(outcome, reason).await,
+            Staged {
+                outcome, promotion, ..
+            } => self.done(outcome, Some(promotion)).await,
+        }
+    }
+
+    /// Watches the build output for the preset's writes after done.
+    pub(super) async fn watch_written(&mut self) {
+        let name = presets::written_after_done(self.warm.preset);
+        let output = self.ctx.config.build.output.as_ref();
+        let (Some(name), Some(output)) = (name, output) else {
+            return;
+        };
+        let output = self.ctx.config.abs(output);
+        let watched = tokio::task::spawn_blocking(move || {
+            super::super::written::Written::watch(&output, name)
+        })
+        .await;
+        match watched.map_err(|e| e.to_string()).and_then(|made| made) {
+            Ok(written) => self.written = Some(written),
+            Err(why) => {
+                let message = format!("{why}: cycles wait for quiet output instead");
+                self.emit(Event::Notice { message }).await;
+            }
+        }
     }
 
     /// Waits for the promotion under way and reports what waited for it.
     pub(super) async fn settle(&mut self) {
         if let Some(staging) = self.staging.take()
-            && let Ok((outcome, promotion, _)) = staging.await
+            && let Ok(staged) = staging.await
         {
-            self.done(outcome, Some(promotion)).await;
+            self.done(staged.outcome, Some(staged.promotion)).await;
         }
         self.drop_held().await;
-        while let Some((outcome, _)) = self.queue.pop_front() {
+        while let Some((outcome, _, _)) = self.queue.pop_front() {
             self.done(outcome, None).await;
         }
     }

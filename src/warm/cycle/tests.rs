@@ -37,6 +37,7 @@ fn lines_open_and_end_cycles_and_a_failed_line_fails_its_own() {
     let mut clock = Clock::new();
     let step = feed(&mut c, &clock, "Starting compilation in watch mode...");
     assert_eq!(step.opened, Some((1, BuildReason::Startup)));
+    let opened = clock.now;
     clock.tick(SEC);
     let step = feed(&mut c, &clock, "Found 0 errors. Watching for file changes.");
     assert_eq!(
@@ -44,7 +45,9 @@ fn lines_open_and_end_cycles_and_a_failed_line_fails_its_own() {
         Some(Ended {
             build: 1,
             failure: None,
-            ms: 1000
+            ms: 1000,
+            dones: 1,
+            started: opened,
         })
     );
     assert_eq!(
@@ -70,7 +73,7 @@ fn lines_open_and_end_cycles_and_a_failed_line_fails_its_own() {
 #[test]
 fn with_several_compilers_the_last_done_ends_the_cycle() {
     let mut c = Cycles::new(600 * SEC);
-    let clock = Clock::new();
+    let mut clock = Clock::new();
     feed(
         &mut c,
         &clock,
@@ -87,12 +90,16 @@ fn with_several_compilers_the_last_done_ends_the_cycle() {
         "alpha: Found 0 errors. Watching for file changes.",
     );
     assert_eq!(step.ended, None, "beta is still compiling");
+    clock.tick(SEC);
     let step = feed(
         &mut c,
         &clock,
         "beta: Found 0 errors. Watching for file changes.",
     );
-    assert_eq!(step.ended.map(|e| e.build), Some(1));
+    let ended = step.ended.expect("beta's done ends it");
+    assert_eq!(ended.build, 1);
+    assert_eq!(ended.dones, 2, "both compilers' writes after done count");
+    assert_eq!(ended.started + SEC, clock.now);
 }
 
 #[test]
