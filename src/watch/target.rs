@@ -45,7 +45,8 @@ impl Guard {
         let mut activity = activity::subscribe();
         let (raw_tx, mut raw) = mpsc::unbounded_channel::<Raw>();
         let mut tree = 0u64;
-        let mut watcher = self.watch(tree, &raw_tx).await;
+        let mut failed = false;
+        let mut watcher = self.watch(tree, &raw_tx, &mut failed).await;
         let mut burst = Burst::default();
         loop {
             tokio::select! {
@@ -59,7 +60,7 @@ impl Guard {
                     tree += 1;
                     drop(watcher.take());
                     if busy == 0 {
-                        watcher = self.watch(tree, &raw_tx).await;
+                        watcher = self.watch(tree, &raw_tx, &mut failed).await;
                     }
                 }
                 Some((from, event)) = raw.recv() => {
@@ -86,27 +87,43 @@ impl Guard {
         }
     }
 
-    /// A watcher on the tree now in place; None while there is none.
+    /// A watcher on the tree now in place; None while there is none. The
+    /// first failure is said once (the watch limit, most likely).
     async fn watch(
         &self,
         tree: u64,
         raw: &mpsc::UnboundedSender<Raw>,
+        failed_before: &mut bool,
     ) -> Option<RecommendedWatcher> {
         let target = self.target.clone();
         let raw = raw.clone();
         // Watching a tree walks it: off the async threads.
         let made = tokio::task::spawn_blocking(move || {
             if !target.is_dir() {
-                return None;
+                return Ok(None);
             }
             let mut watcher = notify::recommended_watcher(move |event| {
                 let _ = raw.send((tree, event));
-            })
-            .ok()?;
-            watcher.watch(&target, RecursiveMode::Recursive).ok()?;
-            Some(watcher)
+            })?;
+            watcher.watch(&target, RecursiveMode::Recursive)?;
+            Ok(Some(watcher))
         });
-        made.await.ok().flatten()
+        match made.await {
+            Ok(Ok(watcher)) => watcher,
+            Ok(Err(error)) if !std::mem::replace(failed_before, true) => {
+                let error: notify::Error = error;
+                let message = format!(
+                    "cannot watch {} for writes that are not promotions ({error}); they go unreported",
+                    self.relative(&self.target)
+                );
+                let _ = self
+                    .events
+                    .send(Stamped::now(Event::Notice { message }))
+                    .await;
+                None
+            }
+            _ => None,
+        }
     }
 
     /// Who has `written` open now (`pid N (program) of process NAME`), and
