@@ -110,6 +110,9 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
         {
             writeln!(out, "  advice  set on_promote = \"restart\": {why}")?;
         }
+        if let Some(promote) = &config.promote {
+            foreign_writers(config, process, &promote.target, out)?;
+        }
         match process.port {
             Some(port) if process.proxy => {
                 writeln!(
@@ -147,6 +150,56 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
         }
     }
     write!(out, "ok")
+}
+
+/// Tasks an nx process runs first (or its executor runs) that write into the
+/// promote target: only devloop may write there.
+fn foreign_writers(
+    config: &Config,
+    process: &crate::config::ProcessConfig,
+    target: &Path,
+    out: &mut String,
+) -> std::fmt::Result {
+    let Some(run) = crate::nx_tasks::parse(&process.command) else {
+        return Ok(());
+    };
+    let cwd = config.root.join(&process.cwd);
+    let writers = match crate::nx_tasks::writers_into(&run, &cwd, target) {
+        Ok(writers) => writers,
+        Err(why) => {
+            return writeln!(
+                out,
+                "  note    could not ask nx which tasks `{}` runs first: {why}",
+                run.task()
+            );
+        }
+    };
+    let target = target.display();
+    for writer in writers {
+        let (runs, remedy) = if writer.by_executor {
+            (
+                format!(
+                    "its executor runs {} (runBuildTargetDependencies)",
+                    writer.task
+                ),
+                format!(
+                    "set `runBuildTargetDependencies` to false in {}'s options",
+                    run.task()
+                ),
+            )
+        } else {
+            (
+                format!("nx runs {} first", writer.task),
+                "add `--excludeTaskDependencies` to the command".to_string(),
+            )
+        };
+        writeln!(
+            out,
+            "  warning {runs}, which writes {} inside the promote target {target}: only devloop may write there (that build deletes and rewrites it in place while the apps read it, after devloop's promotion). devloop builds the libs: {remedy}",
+            writer.output
+        )?;
+    }
+    Ok(())
 }
 
 fn program(path: Option<&Path>) -> String {

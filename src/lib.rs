@@ -16,6 +16,7 @@ pub mod headless;
 pub mod init;
 pub mod lines;
 pub mod lock;
+pub mod nx_tasks;
 pub mod oneshot;
 pub mod platform;
 pub mod proc;

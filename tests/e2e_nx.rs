@@ -541,3 +541,82 @@ fn expected_values_follow_the_edits() {
     assert_eq!(expected_value(4), "value alpha=103 beta=104");
     assert_eq!(expected_value(EDITS), "value alpha=115 beta=114");
 }
+
+/// An app whose serve target depends on its libs' builds, as nx sets serve
+/// targets up (`dependsOn: ["^build"]`): `nx serve app` builds alpha and beta
+/// into dist/libs first, with their default configuration.
+const APP_PROJECT: &str = r#"{
+  "name": "app",
+  "projectType": "application",
+  "implicitDependencies": ["alpha", "beta"],
+  "targets": {
+    "serve": {
+      "executor": "nx:run-commands",
+      "dependsOn": ["^build"],
+      "options": { "command": "node -e \"setInterval(() => {}, 1000)\"" }
+    }
+  }
+}"#;
+
+#[test]
+fn a_serve_target_that_builds_the_libs_into_the_target_is_named_and_its_writes_reported() {
+    let Some(node_modules) = npm::installed(Path::new(nx::FIXTURE), "e2e-nx-cache", "nx") else {
+        return;
+    };
+    let workspace = workspace_from_fixture(&node_modules);
+    let root = workspace.path();
+    workspace.write("apps/app/project.json", APP_PROJECT);
+    let config = |serve: &str| {
+        format!(
+            "[watch]\npaths = [\"libs\"]\ndebounce = \"200ms\"\n\n[build]\ncommand = \"nx run-many -t build --configuration=devloop --output-style=static\"\noutput = \"tmp/libs-out\"\ntimeout = \"5m\"\n\n[promote]\ntarget = \"dist/libs\"\n\n[process.app]\ncommand = \"{serve}\"\nafter = [\"build\"]\n"
+        )
+    };
+    let check = |serve: &str| {
+        std::fs::write(root.join("watch.toml"), config(serve)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_devloop"))
+            .args(["check", "-c"])
+            .arg(root.join("watch.toml"))
+            .envs(nx::NX_ENV)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", shown(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let said = check("nx serve app");
+    for lib in ["alpha", "beta"] {
+        let warning = format!(
+            "warning nx runs {lib}:build first, which writes dist/libs/{lib} inside the promote target"
+        );
+        assert!(said.contains(&warning), "{said}");
+    }
+    assert!(said.contains("add `--excludeTaskDependencies`"), "{said}");
+    let said = check("nx serve app --excludeTaskDependencies");
+    assert!(!said.contains("warning"), "{said}");
+
+    // Run as written first: nx's own lib builds write into dist/libs after
+    // devloop's promotion, and devloop says so.
+    std::fs::write(root.join("watch.toml"), config("nx serve app")).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devloop"));
+    command
+        .args(["--headless", "--json", "-c"])
+        .arg(root.join("watch.toml"))
+        .envs(nx::NX_ENV);
+    let mut devloop = Devloop::spawn(command, &workspace);
+    let error = devloop.wait_for_within(BUILD_WAIT, "the foreign write", |e| {
+        e["event"] == "error"
+            && e["message"].as_str().is_some_and(|m| {
+                m.contains("something other than devloop wrote into dist/libs: dist/libs/")
+            })
+    });
+    assert!(
+        devloop
+            .position(|e| e["event"] == "promoted")
+            .is_some_and(|promoted| devloop
+                .position(|e| *e == error)
+                .is_some_and(|at| promoted < at)),
+        "the write came after devloop's promotion: {}",
+        devloop.dump()
+    );
+    assert!(devloop.stop().success());
+}
