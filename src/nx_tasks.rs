@@ -119,6 +119,31 @@ fn split_task(task: &str) -> Option<(String, String, Option<String>)> {
     Some((project, target, parts.next().map(str::to_string)))
 }
 
+/// Why nx could not say what a task runs.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("cannot run `{script}`: {source}")]
+    Spawn {
+        script: String,
+        source: std::io::Error,
+    },
+    #[error("`{script}` took longer than {}s", GRAPH_WITHIN.as_secs())]
+    Slow { script: String },
+    #[error("`{script}` failed ({status}): {said}")]
+    Failed {
+        script: String,
+        status: std::process::ExitStatus,
+        said: String,
+    },
+    #[error("`{script}` printed no task graph: {source}")]
+    NotAGraph {
+        script: String,
+        source: serde_json::Error,
+    },
+    #[error("cannot read buildTarget `{build}` of {task}")]
+    BuildTarget { build: String, task: String },
+}
+
 /// A task that runs before (or inside) the one asked for and writes into
 /// the promote target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +159,7 @@ pub struct Writer {
 
 /// The tasks `run` brings along whose outputs are in (or hold) `target`
 /// (relative to `root`). Runs nx, which takes seconds.
-pub fn writers_into(run: &NxRun, root: &Path, target: &Path) -> Result<Vec<Writer>, String> {
+pub fn writers_into(run: &NxRun, root: &Path, target: &Path) -> Result<Vec<Writer>, GraphError> {
     let graph = task_graph(run, root)?;
     let mut found = outputs_into(&graph, &run.task(), target, false);
     // @nx/js:node builds its buildTarget's dependencies itself when told to.
@@ -144,8 +169,12 @@ pub fn writers_into(run: &NxRun, root: &Path, target: &Path) -> Result<Vec<Write
         .and_then(Value::as_bool)
         .unwrap_or(false);
     if runs_them && let Some(build) = options.get("buildTarget").and_then(Value::as_str) {
-        let build_run = parse(&format!("{} run {build}", run.launcher))
-            .ok_or_else(|| format!("cannot read buildTarget `{build}` of {}", run.task()))?;
+        let build_run = parse(&format!("{} run {build}", run.launcher)).ok_or_else(|| {
+            GraphError::BuildTarget {
+                build: build.to_string(),
+                task: run.task(),
+            }
+        })?;
         let build_graph = task_graph(&build_run, root)?;
         found.extend(outputs_into(&build_graph, &build_run.task(), target, true));
     }
@@ -154,7 +183,7 @@ pub fn writers_into(run: &NxRun, root: &Path, target: &Path) -> Result<Vec<Write
 }
 
 /// `nx run TASK --graph=stdout`, parsed.
-fn task_graph(run: &NxRun, root: &Path) -> Result<Value, String> {
+fn task_graph(run: &NxRun, root: &Path) -> Result<Value, GraphError> {
     let alone = if run.alone {
         " --excludeTaskDependencies"
     } else {
@@ -176,7 +205,10 @@ fn task_graph(run: &NxRun, root: &Path) -> Result<Value, String> {
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot run `{script}`: {e}"))?;
+        .map_err(|source| GraphError::Spawn {
+            script: script.clone(),
+            source,
+        })?;
     let mut stdout = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
@@ -185,13 +217,17 @@ fn task_graph(run: &NxRun, root: &Path) -> Result<Value, String> {
     });
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+        let waited = child.try_wait().map_err(|source| GraphError::Spawn {
+            script: script.clone(),
+            source,
+        })?;
+        if let Some(status) = waited {
             break status;
         }
         if started.elapsed() > GRAPH_WITHIN {
             crate::proc::signal_group(child.id(), rustix::process::Signal::KILL);
             let _ = child.wait();
-            return Err(format!("`{script}` took longer than {GRAPH_WITHIN:?}"));
+            return Err(GraphError::Slow { script });
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -201,16 +237,16 @@ fn task_graph(run: &NxRun, root: &Path) -> Result<Value, String> {
         if let Some(mut stderr) = child.stderr.take() {
             let _ = stderr.read_to_string(&mut why);
         }
-        let why = why
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        return Err(format!("`{script}` failed ({status}): {}", why.trim()));
+        let said = why.lines().rev().find(|l| !l.trim().is_empty());
+        return Err(GraphError::Failed {
+            script,
+            status,
+            said: said.unwrap_or("").trim().to_string(),
+        });
     }
     // nx may print a note before the JSON.
     let json = text.find('{').map_or("", |at| &text[at..]);
-    serde_json::from_str(json).map_err(|e| format!("`{script}` printed no task graph: {e}"))
+    serde_json::from_str(json).map_err(|source| GraphError::NotAGraph { script, source })
 }
 
 /// Tasks of `graph` other than `main` whose outputs are in or hold `target`.
