@@ -77,9 +77,12 @@ impl Records {
         }
     }
 
-    /// Forgets the entries of an earlier devloop, once they are dealt with.
+    /// Empties the file: the entries of an earlier devloop, once they are
+    /// dealt with, or this one's, once stopped (the watchdog forgets them).
     pub fn clear(&mut self) {
-        self.entries.clear();
+        for record in self.entries.drain(..) {
+            crate::watchdog::forget(record.pgid);
+        }
         self.save();
     }
 
