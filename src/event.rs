@@ -167,6 +167,31 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The process an event is about, for the process events.
+    pub fn process(&self) -> Option<&str> {
+        match self {
+            Event::ProcessStarted { process, .. }
+            | Event::ProcessOutput { process, .. }
+            | Event::ProcessReady { process, .. }
+            | Event::ProcessExited { process, .. }
+            | Event::ProcessRestarting { process, .. }
+            | Event::ProcessFailed { process, .. }
+            | Event::ProcessBlocked { process, .. }
+            | Event::ProcessStopped { process } => Some(process),
+            _ => None,
+        }
+    }
+
+    /// A child's output line: the build's or a process's.
+    pub fn output_line(&self) -> Option<&str> {
+        match self {
+            Event::BuildOutput { line, .. } | Event::ProcessOutput { line, .. } => Some(line),
+            _ => None,
+        }
+    }
+}
+
 /// An event with the moment it happened.
 #[derive(Debug, Clone)]
 pub struct Stamped {
@@ -261,10 +286,10 @@ mod tests {
             Event::BuildOutput {
                 build: 7,
                 stream: Stream::Stderr,
-                line: "quote \" back \\ tab \t nul \u{0} é ✔".into(),
+                line: "quote \" back \\ tab \t é ✔".into(),
             },
             Event::ProcessOutput {
-                process: "we\"b".into(),
+                process: "we\"b \u{0}".into(),
                 stream: Stream::Stdout,
                 line: String::new(),
             },
@@ -278,6 +303,20 @@ mod tests {
             assert_eq!(back.at, at);
             assert_eq!(back.to_json(), fast);
         }
+    }
+
+    #[test]
+    fn an_output_line_in_json_is_its_text() {
+        let stamped = Stamped::now(Event::ProcessOutput {
+            process: "web".into(),
+            stream: Stream::Stdout,
+            line: "\x1b[31mred\x1b[0m \x1b[2Kok\u{0}".into(),
+        });
+        assert!(
+            stamped.to_json().ends_with(r#""line":"red ok"}"#),
+            "{}",
+            stamped.to_json()
+        );
     }
 
     #[test]

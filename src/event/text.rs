@@ -91,15 +91,8 @@ pub fn describe(event: &Event) -> (&str, String) {
         Event::Notice { message } => message.clone(),
         Event::Error { message } => format!("error: {message}"),
         Event::Shutdown { reason } => format!("stopped ({reason})"),
-        // Described above, under the process's own name.
-        Event::ProcessStarted { .. }
-        | Event::ProcessOutput { .. }
-        | Event::ProcessReady { .. }
-        | Event::ProcessExited { .. }
-        | Event::ProcessRestarting { .. }
-        | Event::ProcessFailed { .. }
-        | Event::ProcessBlocked { .. }
-        | Event::ProcessStopped { .. } => String::new(),
+        // Process events are described above, under the process's own name.
+        _ => String::new(),
     };
     (DEVLOOP, text)
 }

@@ -99,19 +99,16 @@ impl History {
 /// The pane an event shows in: 0 the build's, 1.. the processes'; None for
 /// what only the status line shows.
 fn pane_of(event: &Event, names: &[String]) -> Option<usize> {
-    let process = match event {
-        Event::Watching { .. } | Event::Change { .. } | Event::Shutdown { .. } => return None,
-        Event::ProcessStarted { process, .. }
-        | Event::ProcessOutput { process, .. }
-        | Event::ProcessReady { process, .. }
-        | Event::ProcessExited { process, .. }
-        | Event::ProcessRestarting { process, .. }
-        | Event::ProcessFailed { process, .. }
-        | Event::ProcessBlocked { process, .. }
-        | Event::ProcessStopped { process } => process,
-        _ => return Some(0),
-    };
-    names.iter().position(|n| n == process).map(|i| i + 1)
+    if matches!(
+        event,
+        Event::Watching { .. } | Event::Change { .. } | Event::Shutdown { .. }
+    ) {
+        return None;
+    }
+    match event.process() {
+        Some(process) => names.iter().position(|n| n == process).map(|i| i + 1),
+        None => Some(0),
+    }
 }
 
 fn is_state(event: &Event) -> bool {
@@ -125,11 +122,7 @@ fn is_state(event: &Event) -> bool {
 }
 
 fn line_bytes(event: &Event) -> usize {
-    let text = match event {
-        Event::BuildOutput { line, .. } | Event::ProcessOutput { line, .. } => line.len(),
-        _ => 64,
-    };
-    text + std::mem::size_of::<Kept>()
+    event.output_line().map_or(64, str::len) + std::mem::size_of::<Kept>()
 }
 
 #[cfg(test)]

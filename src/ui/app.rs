@@ -266,14 +266,8 @@ impl App {
                     remote.ended = Some(format!("devloop stopped ({reason})"));
                 }
             }
-            Event::ProcessStarted { .. }
-            | Event::ProcessOutput { .. }
-            | Event::ProcessReady { .. }
-            | Event::ProcessExited { .. }
-            | Event::ProcessRestarting { .. }
-            | Event::ProcessFailed { .. }
-            | Event::ProcessBlocked { .. }
-            | Event::ProcessStopped { .. } => self.apply_process(stamped),
+            event if event.process().is_some() => self.apply_process(stamped),
+            _ => {}
         }
     }
 
