@@ -5,18 +5,27 @@ use std::path::Path;
 
 use super::{PromoteError, io_err};
 
-/// Test hook: pretend the target's filesystem has this many bytes free.
-/// Used where a small tmpfs cannot be mounted (not running as root).
+/// Test hook, in debug builds only (what `cargo test` builds): pretend the
+/// target's filesystem has this many bytes free. Used where a small tmpfs
+/// cannot be mounted (not running as root).
+#[cfg(debug_assertions)]
 pub const FREE_BYTES_ENV: &str = "DEVLOOP_TEST_FREE_BYTES";
+
+#[cfg(debug_assertions)]
+fn pretended_free_bytes() -> Option<u64> {
+    std::env::var(FREE_BYTES_ENV).ok()?.parse().ok()
+}
+
+#[cfg(not(debug_assertions))]
+fn pretended_free_bytes() -> Option<u64> {
+    None
+}
 
 /// Fails unless `dir`'s filesystem can take `size` bytes plus a margin: a
 /// tenth for filesystem overhead, and at least 256 KiB.
 pub fn check(dir: &Path, size: u64) -> Result<(), PromoteError> {
     let needed = size.saturating_add((size / 10).max(256 * 1024));
-    let available = match std::env::var(FREE_BYTES_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    let available = match pretended_free_bytes() {
         Some(bytes) => bytes,
         None => {
             let vfs = rustix::fs::statvfs(dir)

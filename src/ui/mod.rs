@@ -145,10 +145,12 @@ async fn run(
     drop(guard);
 }
 
-/// With DEVLOOP_TEST_PANIC set, `P` panics: the tests' way to show that a
-/// panic restores the terminal and stops every process.
+/// In debug builds (what `cargo test` builds), with DEVLOOP_TEST_PANIC set,
+/// `P` panics: the tests' way to show that a panic restores the terminal and
+/// stops every process.
 fn test_panic(key: &crossterm::event::KeyEvent) {
-    if key.code == crossterm::event::KeyCode::Char('P')
+    if cfg!(debug_assertions)
+        && key.code == crossterm::event::KeyCode::Char('P')
         && std::env::var_os("DEVLOOP_TEST_PANIC").is_some()
     {
         panic!("panic requested with DEVLOOP_TEST_PANIC");
