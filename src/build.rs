@@ -13,8 +13,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// How long a cancelled or timed-out build gets between SIGTERM and SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long a cancelled or timed-out build, or a warm build's compiler,
+/// gets between SIGTERM and SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long to wait for output after the group is gone (a daemon that left the
 /// group may still hold the pipe).
 const DRAIN_WAIT: Duration = Duration::from_secs(1);

@@ -5,7 +5,7 @@ use super::ToWarm;
 use super::cycle::{Cycles, Matched};
 use super::output::{Line, Marks, Taps, tap};
 use super::plain;
-use crate::build::BuildOutcome;
+use crate::build::{BuildOutcome, STOP_GRACE};
 use crate::config::{Config, WarmConfig, format_duration};
 use crate::engine::{Finished, Input};
 use crate::event::Stream;
@@ -26,9 +26,6 @@ use tokio::time::{Instant, sleep_until};
 mod staging;
 
 use staging::{AfterDone, Held, Staging};
-
-/// How long the compiler gets between SIGTERM and SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// What the warm build needs from the engine.
 pub struct Context {
