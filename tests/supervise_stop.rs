@@ -8,7 +8,7 @@ mod common;
 use common::tmux::{Tmux, devloop_script};
 use common::{
     Devloop, Workspace, alive, config_with_processes, descendants, free_port, parent_and_state,
-    port_closed, wait_until, watchdog_of,
+    port_closed, run_processes, wait_until, watchdog_of,
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -323,4 +323,34 @@ fn kill_9_of_headless_devloop_leaves_no_process_and_a_free_port() {
     devloop.wait_exit();
     nothing_left(&run, port, killed);
     the_next_start_finds_nothing(&workspace);
+}
+
+#[test]
+fn sighup_and_sigquit_stop_headless_devloop_as_sigterm_does() {
+    for (signal, name) in [(libc::SIGHUP, "SIGHUP"), (libc::SIGQUIT, "SIGQUIT")] {
+        let port = free_port();
+        let workspace = Workspace::new(&server_and_sleeper(port));
+        let mut devloop = Devloop::start(&workspace);
+        devloop.wait_event("process_ready", &[process("web")]);
+        devloop.seen_or_wait("process_ready", &[process("api")]);
+        let run = run_processes(devloop.pid());
+        devloop.signal(signal);
+        assert!(
+            devloop.wait_exit().success(),
+            "{name}: exit 0 as for SIGTERM"
+        );
+        let shutdown = devloop.all("shutdown");
+        assert_eq!(shutdown.len(), 1, "{}", devloop.dump());
+        assert_eq!(shutdown[0]["reason"], name);
+        // Stopped in reverse `after` order by devloop itself, each reported.
+        assert_eq!(
+            devloop.all("process_stopped").len(),
+            2,
+            "{}",
+            devloop.dump()
+        );
+        assert!(run.iter().all(|&pid| !alive(pid)), "{name}: {run:?}");
+        assert!(port_closed(port));
+        assert_eq!(workspace.read(".devloop/children"), "");
+    }
 }
