@@ -1,6 +1,6 @@
 //! Which process commands cannot see a promotion by themselves, so need
 //! `on_promote = "restart"`: read from the command's words, for `check` and
-//! `init`. Measured in tests/real_servers.rs; see the README.
+//! `init`. Measured in tests/real_servers.rs; see docs/promotion.md.
 
 /// Dev tools run as `node <path to their script>` that do watch their
 /// imports: such a command is not a plain node server.

@@ -122,7 +122,7 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
                 if process.command.contains("next") && process.command.contains(" dev") {
                     writeln!(
                         out,
-                        "  note    next dev locks its distDir: set it from $DEVLOOP_INSTANCE (0 or 1) so two can run at once (README, Processes)"
+                        "  note    next dev locks its distDir: set it from $DEVLOOP_INSTANCE (0 or 1) so two can run at once (docs/processes.md, Proxy)"
                     )?;
                 }
                 if !process.command.contains("PORT") && process.command.contains("vite") {
