@@ -4,15 +4,30 @@
 //! while it runs.
 
 use std::sync::LazyLock;
+use std::time::SystemTime;
 use tokio::sync::watch;
 
-/// How many of devloop's own changes to a target are running.
-static BUSY: LazyLock<watch::Sender<usize>> = LazyLock::new(|| watch::channel(0).0);
+/// What devloop is doing to its targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Activity {
+    /// Its own changes to a target running now.
+    pub busy: usize,
+    /// When the last of them ended: what changed in the target since was
+    /// not devloop.
+    pub ended: SystemTime,
+}
 
-/// Follows devloop's own changes to its targets: the count running, sent at
-/// each start and end.
-pub fn subscribe() -> watch::Receiver<usize> {
-    BUSY.subscribe()
+static ACTIVITY: LazyLock<watch::Sender<Activity>> = LazyLock::new(|| {
+    watch::channel(Activity {
+        busy: 0,
+        ended: SystemTime::UNIX_EPOCH,
+    })
+    .0
+});
+
+/// Follows devloop's own changes to its targets, sent at each start and end.
+pub fn subscribe() -> watch::Receiver<Activity> {
+    ACTIVITY.subscribe()
 }
 
 /// Held while devloop changes a target.
@@ -21,13 +36,16 @@ pub struct Busy(());
 
 impl Busy {
     pub fn start() -> Busy {
-        BUSY.send_modify(|busy| *busy += 1);
+        ACTIVITY.send_modify(|activity| activity.busy += 1);
         Busy(())
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        BUSY.send_modify(|busy| *busy -= 1);
+        ACTIVITY.send_modify(|activity| {
+            activity.busy -= 1;
+            activity.ended = SystemTime::now();
+        });
     }
 }

@@ -51,6 +51,7 @@ mod recover;
 mod space;
 mod swap;
 
+pub use layout::MARKER;
 pub use recover::{Recovery, current_generation, recover, rollback};
 
 use layout::{Kind, Layout, Marker};

@@ -4,7 +4,9 @@
 //! it can be seen, the writer. A promotion swaps the tree away, so every
 //! change devloop makes to the target ends with a fresh watcher on the tree
 //! now in place; events of an older watcher, or of any moment devloop was
-//! changing the target itself, are devloop's own.
+//! changing the target itself, are devloop's own. What was written between
+//! the end of devloop's change and the new watch is found by the times of
+//! change (ctime) of the tree's entries, read once the watch is in place.
 
 use crate::event::{Event, Stamped};
 use crate::promote::activity;
@@ -12,7 +14,7 @@ use crate::supervise::leftovers::{PROCESSES_FILE, Record};
 use notify::event::{EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
@@ -46,7 +48,8 @@ impl Guard {
         let (raw_tx, mut raw) = mpsc::unbounded_channel::<Raw>();
         let mut tree = 0u64;
         let mut failed = false;
-        let mut watcher = self.watch(tree, &raw_tx, &mut failed).await;
+        let started = std::time::SystemTime::now();
+        let (mut watcher, _) = self.watch(tree, &raw_tx, started, &mut failed).await;
         let mut burst = Burst::default();
         loop {
             tokio::select! {
@@ -54,17 +57,22 @@ impl Guard {
                     if changed.is_err() {
                         return;
                     }
-                    let busy = *activity.borrow_and_update();
+                    let now = *activity.borrow_and_update();
                     // Whatever was gathered may have been devloop's own.
                     burst = Burst::default();
                     tree += 1;
                     drop(watcher.take());
-                    if busy == 0 {
-                        watcher = self.watch(tree, &raw_tx, &mut failed).await;
+                    if now.busy == 0 {
+                        let (watching, gap) = self.watch(tree, &raw_tx, now.ended, &mut failed).await;
+                        watcher = watching;
+                        if !gap.is_empty() {
+                            burst.writers = self.writers(gap.clone()).await;
+                            burst.add(gap);
+                        }
                     }
                 }
                 Some((from, event)) = raw.recv() => {
-                    if from != tree || *activity.borrow() > 0 {
+                    if from != tree || activity.borrow().busy > 0 {
                         continue;
                     }
                     if let Ok(event) = event
@@ -87,29 +95,34 @@ impl Guard {
         }
     }
 
-    /// A watcher on the tree now in place; None while there is none. The
-    /// first failure is said once (the watch limit, most likely).
+    /// A watcher on the tree now in place (None while there is none), and
+    /// what changed in it after `since`, before the watch took: the
+    /// entries whose ctime is later. The first failure to watch is said once
+    /// (the watch limit, most likely).
     async fn watch(
         &self,
         tree: u64,
         raw: &mpsc::UnboundedSender<Raw>,
+        since: SystemTime,
         failed_before: &mut bool,
-    ) -> Option<RecommendedWatcher> {
+    ) -> (Option<RecommendedWatcher>, Vec<PathBuf>) {
         let target = self.target.clone();
         let raw = raw.clone();
         // Watching a tree walks it: off the async threads.
         let made = tokio::task::spawn_blocking(move || {
             if !target.is_dir() {
-                return Ok(None);
+                return Ok((None, Vec::new()));
             }
             let mut watcher = notify::recommended_watcher(move |event| {
                 let _ = raw.send((tree, event));
             })?;
             watcher.watch(&target, RecursiveMode::Recursive)?;
-            Ok(Some(watcher))
+            let mut changed = Vec::new();
+            changed_since(&target, since, &mut changed);
+            Ok((Some(watcher), changed))
         });
         match made.await {
-            Ok(Ok(watcher)) => watcher,
+            Ok(Ok(made)) => made,
             Ok(Err(error)) if !std::mem::replace(failed_before, true) => {
                 let error: notify::Error = error;
                 let message = format!(
@@ -120,9 +133,9 @@ impl Guard {
                     .events
                     .send(Stamped::now(Event::Notice { message }))
                     .await;
-                None
+                (None, Vec::new())
             }
-            _ => None,
+            _ => (None, Vec::new()),
         }
     }
 
@@ -222,6 +235,28 @@ impl Burst {
     }
 }
 
+/// Entries under `dir` changed (their ctime) after `since`, devloop's own
+/// marker excepted. A removal shows as its directory's change.
+fn changed_since(dir: &Path, since: SystemTime, out: &mut Vec<PathBuf>) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        let ctime =
+            UNIX_EPOCH + Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec() as u32);
+        if ctime > since && entry.file_name() != crate::promote::MARKER {
+            out.push(entry.path());
+        }
+        if meta.is_dir() {
+            changed_since(&entry.path(), since, out);
+        }
+    }
+}
+
 /// Creations, removals, renames and content changes count; a new time
 /// (devloop's nudge), a read or a close does not.
 fn is_a_write(kind: &EventKind) -> bool {
@@ -240,5 +275,34 @@ fn writer(pid: u32, records: &[Record]) -> String {
     match records.iter().find(|r| Some(r.pgid) == group) {
         Some(record) => format!("pid {pid} ({program}) of process `{}`", record.name),
         None => format!("pid {pid} ({program})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_changed_before_the_watch_took_is_found_by_its_ctime() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("lib/old.js");
+        std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+        std::fs::write(&old, "old").unwrap();
+        std::fs::write(dir.path().join(crate::promote::MARKER), "1\n").unwrap();
+        // ctime has the kernel's clock tick for its grain.
+        std::thread::sleep(Duration::from_millis(20));
+        let since = SystemTime::now();
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("lib/new.js"), "new").unwrap();
+        std::fs::write(dir.path().join(crate::promote::MARKER), "2\n").unwrap();
+        let mut changed = Vec::new();
+        changed_since(dir.path(), since, &mut changed);
+        changed.sort();
+        let lib = dir.path().join("lib");
+        assert_eq!(
+            changed,
+            [lib.clone(), lib.join("new.js")],
+            "the new file and its directory"
+        );
     }
 }

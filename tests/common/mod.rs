@@ -302,6 +302,16 @@ pub fn port_closed(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
 }
 
+/// The name libtest gives test `name` of the module at `module_path`
+/// (`module_path!()`), for a test that runs itself again as a child:
+/// `readers::reader_child` in the `promote` binary.
+pub fn test_name(module_path: &str, name: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{name}"),
+        None => name.to_string(),
+    }
+}
+
 /// Polls `condition` every 20 ms until it holds or `limit` passes.
 pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

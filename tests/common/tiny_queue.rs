@@ -1,7 +1,8 @@
 //! Starting devloop with an inotify queue of 8 events, so that a burst of
 //! writes overflows it. The size is a global setting read when an inotify
-//! instance is created, so it is shrunk only until devloop says `watching`;
-//! a test using this runs alone in its own binary. Needs root.
+//! instance is created, so it is shrunk only until devloop says `watching`,
+//! one test at a time; the tests using this run in a binary of their own
+//! (tests/overflow), where nothing else starts devloop meanwhile. Needs root.
 
 use super::{Devloop, Workspace};
 
@@ -10,6 +11,8 @@ const QUEUE_SETTING: &str = "/proc/sys/fs/inotify/max_queued_events";
 /// devloop watching with a tiny queue, or None (said on stderr) where the
 /// setting cannot be changed.
 pub fn start_with_tiny_inotify_queue(workspace: &Workspace) -> Option<Devloop> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Ok(original) = std::fs::read_to_string(QUEUE_SETTING) else {
         eprintln!("skipped: {QUEUE_SETTING} cannot be read");
         return None;
