@@ -14,6 +14,7 @@ use crate::ui;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
@@ -116,14 +117,14 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     let (actions_tx, actions) = mpsc::channel(64);
     let headless = cli.headless || cli.json || !std::io::stdout().is_terminal();
     let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
-    let (selection_tx, selection) = tokio::sync::watch::channel(0);
+    let selection = Arc::new(AtomicUsize::new(0));
     let (local, sink) = if headless {
         let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
         (Local::Lines(tx), spawn_sink(rx, line_format(cli, &config)))
     } else {
         let (tx, rx) = mpsc::channel(share::LOCAL_ROUNDS);
         let mut app = ui::App::new(&names, config.ui.scrollback);
-        app.shared_selection = Some(selection_tx);
+        app.shared_selection = Some(selection.clone());
         match ui::spawn(rx, actions_tx, app) {
             Ok(sink) => (Local::Tui(tx), sink),
             Err(error) => {

@@ -17,7 +17,7 @@ use crate::ui::Feed;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 /// Events queued for the local line output before it counts as stuck.
 pub const LOCAL_QUEUE: usize = 4096;
@@ -38,6 +38,8 @@ const GATHER_FOR: Duration = Duration::from_millis(2);
 const CHUNK_BYTES: usize = 64 * 1024;
 /// How long viewers have at exit to be sent the rest, the shutdown last.
 pub const VIEWER_GRACE: Duration = Duration::from_secs(1);
+/// How often the host's selection is looked at for viewers that follow it.
+const SELECTION_POLL: Duration = Duration::from_millis(100);
 
 /// Where the host shows events itself.
 pub enum Local {
@@ -104,8 +106,9 @@ pub struct Hub {
     gathered: Vec<u8>,
     send_by: Option<tokio::time::Instant>,
     round: Vec<Stamped>,
-    /// The host TUI's selected pane, as it changes.
-    selection: watch::Receiver<usize>,
+    /// The host TUI's selected pane.
+    selection: Arc<AtomicUsize>,
+    sent_selection: usize,
 }
 
 impl Hub {
@@ -113,7 +116,7 @@ impl Hub {
         process_names: &[String],
         scrollback: usize,
         local: Local,
-        selection: watch::Receiver<usize>,
+        selection: Arc<AtomicUsize>,
     ) -> Hub {
         Hub {
             history: History::new(process_names, scrollback),
@@ -128,6 +131,7 @@ impl Hub {
             send_by: None,
             round: Vec::with_capacity(ROUND),
             selection,
+            sent_selection: 0,
         }
     }
 
@@ -139,6 +143,7 @@ impl Hub {
         mut control: mpsc::Receiver<Control>,
         mut finish: oneshot::Receiver<()>,
     ) {
+        let mut poll = tokio::time::interval(SELECTION_POLL);
         loop {
             tokio::select! {
                 biased;
@@ -164,7 +169,7 @@ impl Hub {
                     break;
                 }
                 _ = sleep_until(self.send_by), if self.send_by.is_some() => self.send_gathered(),
-                Ok(()) = self.selection.changed() => self.selection_changed(),
+                _ = poll.tick() => self.selection_changed(),
             }
         }
         self.send_gathered();
@@ -279,7 +284,7 @@ impl Hub {
                 let queued = Arc::new(AtomicUsize::new(0));
                 let (dropped_tx, dropped) = oneshot::channel();
                 self.hello.viewers = self.viewers.len() + 1;
-                self.hello.selected = *self.selection.borrow();
+                self.hello.selected = self.selection.load(Ordering::Relaxed);
                 let mut first = Vec::new();
                 frame::json_line(&mut first, &self.hello.to_line());
                 for event in self.history.replay() {
@@ -326,11 +331,14 @@ impl Hub {
     }
 
     fn selection_changed(&mut self) {
-        let selected = *self.selection.borrow_and_update();
-        self.send_gathered();
-        let line = chunk_of(protocol::selected_line(selected));
-        for viewer in &mut self.viewers {
-            viewer.send(&line);
+        let selected = self.selection.load(Ordering::Relaxed);
+        if selected != self.sent_selection {
+            self.sent_selection = selected;
+            self.send_gathered();
+            let line = chunk_of(protocol::selected_line(selected));
+            for viewer in &mut self.viewers {
+                viewer.send(&line);
+            }
         }
     }
 }

@@ -15,16 +15,13 @@ fn line(n: usize) -> Stamped {
 struct Running {
     events: mpsc::Sender<Stamped>,
     viewer: Joined,
-    /// The host TUI's selection.
-    selection: watch::Sender<usize>,
     _local: mpsc::Receiver<Stamped>,
     _finish: oneshot::Sender<()>,
 }
 
 async fn hub_with_a_viewer() -> Running {
     let (local, local_rx) = mpsc::channel(LOCAL_QUEUE);
-    let (selection, selected) = watch::channel(0);
-    let hub = Hub::new(&[], 10, Local::Lines(local), selected);
+    let hub = Hub::new(&[], 10, Local::Lines(local), Arc::default());
     let (events, events_rx) = mpsc::channel(1024);
     let (control, control_rx) = mpsc::channel(4);
     let (finish, finish_rx) = oneshot::channel();
@@ -37,7 +34,6 @@ async fn hub_with_a_viewer() -> Running {
     Running {
         events,
         viewer,
-        selection,
         _local: local_rx,
         _finish: finish,
     }
@@ -51,19 +47,6 @@ async fn a_lone_event_reaches_viewers_after_the_gathering_time() {
     let chunk = hub.viewer.live.recv().await.unwrap();
     assert_eq!(sent.elapsed(), GATHER_FOR);
     assert!(chunk.ends_with(b"line 1"));
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_host_selection_reaches_viewers_when_it_changes() {
-    let mut hub = hub_with_a_viewer().await;
-    hub.selection.send_replace(2);
-    let chunk = hub.viewer.live.recv().await.unwrap();
-    let text = String::from_utf8_lossy(&chunk);
-    assert!(text.ends_with(&protocol::selected_line(2)), "{text:?}");
-    assert!(
-        hub.viewer.live.try_recv().is_err(),
-        "one message per change"
-    );
 }
 
 #[tokio::test(start_paused = true)]

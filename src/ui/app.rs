@@ -98,8 +98,8 @@ pub struct App {
     pub viewers: usize,
     /// A short answer to the last key, like a refused command.
     pub message: Option<String>,
-    /// The host tells its selection here, for viewers that follow it.
-    pub shared_selection: Option<tokio::sync::watch::Sender<usize>>,
+    /// The host publishes its selection here for viewers that follow it.
+    pub shared_selection: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Feed {
@@ -353,7 +353,7 @@ impl App {
             self.selected = index;
             self.search.current = None;
             if let Some(shared) = &self.shared_selection {
-                shared.send_replace(index);
+                shared.store(index, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
