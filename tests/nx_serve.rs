@@ -27,8 +27,6 @@
 //! number of edits. Skips (and passes) without node and npm.
 
 mod common;
-#[path = "servers/http.rs"]
-mod http;
 #[path = "common/npm.rs"]
 mod npm;
 
@@ -137,6 +135,8 @@ fn nx_serve_apps_get_every_lib_edit_once_after_its_promotion() {
     for p in &pollers {
         let mut p = p.lock().unwrap();
         p.refused = 0;
+        p.reset = 0;
+        p.troubles.clear();
         p.failed = 0;
     }
     let foreign_at_start = foreign.lock().unwrap().len();
@@ -177,8 +177,12 @@ fn nx_serve_apps_get_every_lib_edit_once_after_its_promotion() {
         rows.push(row);
     }
 
-    let status = devloop.stop();
+    // The pollers stop before devloop does: its shutdown closes the ports.
     stop.store(true, Ordering::SeqCst);
+    assert!(wait_until(Duration::from_secs(90), || {
+        pollers.iter().all(|p| p.lock().unwrap().done)
+    }));
+    let status = devloop.stop();
     assert!(status.success(), "devloop exited with {status:?}");
 
     eprintln!(
@@ -191,17 +195,38 @@ fn nx_serve_apps_get_every_lib_edit_once_after_its_promotion() {
     for (app, p) in apps.iter().zip(&pollers) {
         let p = p.lock().unwrap();
         eprintln!(
-            "nx_serve: {}: {} answers, {} refused or reset, {} failed, values seen {:?}",
+            "nx_serve: {}: {} answers, {} refused, {} reset, {} failed, values seen {:?}",
             app.name,
             p.answered,
             p.refused,
+            p.reset,
             p.failed,
             p.changes
                 .iter()
                 .map(|(_, b)| b.as_str())
                 .collect::<Vec<_>>()
         );
-        assert_eq!(p.refused, 0, "{}: connections refused or reset", app.name);
+    }
+    for (app, p) in apps.iter().zip(&pollers) {
+        let p = p.lock().unwrap();
+        if !p.troubles.is_empty() {
+            // Beside devloop's events of the app, to see which instance it was.
+            eprintln!(
+                "nx_serve: {} refused/reset at (epoch ms): {:?}",
+                app.name, p.troubles
+            );
+            for e in devloop.seen.iter().filter(|e| {
+                e["process"] == app.name && e["event"] != "process_output"
+                    || e["event"] == "promoted"
+            }) {
+                eprintln!("nx_serve:   {e}");
+            }
+        }
+    }
+    for (app, p) in apps.iter().zip(&pollers) {
+        let p = p.lock().unwrap();
+        assert_eq!(p.refused, 0, "{}: connections refused", app.name);
+        assert_eq!(p.reset, 0, "{}: connections reset", app.name);
         assert_eq!(p.failed, 0, "{}: failed answers: {:?}", app.name, p.samples);
         // Every edit's value, each once, in order: never one edit late.
         let values: Vec<&str> = p.changes.iter().map(|(_, b)| b.as_str()).collect();
@@ -383,8 +408,14 @@ fn copy_fixture(from: &Path, to: &Path) {
 #[derive(Default)]
 struct Polled {
     answered: usize,
+    /// Connections refused, and connections reset or closed before a whole
+    /// answer, each with the wall-clock time (ms since the epoch) it happened.
     refused: usize,
+    reset: usize,
+    troubles: Vec<(u128, &'static str)>,
     failed: usize,
+    /// The poller saw `stop` and polls no more.
+    done: bool,
     samples: Vec<String>,
     /// The last good body's value, and each change of it with its time.
     last: Option<String>,
@@ -397,11 +428,18 @@ fn poll(port: u16, path: &'static str, stop: Arc<AtomicBool>) -> Arc<Mutex<Polle
     let shared = polled.clone();
     std::thread::spawn(move || {
         while !stop.load(Ordering::SeqCst) {
-            let got = http::get(port, path);
+            let got = get(port, path);
             let mut p = shared.lock().unwrap();
             match got {
-                http::Got::Refused => p.refused += 1,
-                http::Got::Body(raw) => {
+                Got::Refused => {
+                    p.refused += 1;
+                    p.troubles.push((epoch_ms(), "refused"));
+                }
+                Got::Reset => {
+                    p.reset += 1;
+                    p.troubles.push((epoch_ms(), "reset"));
+                }
+                Got::Body(raw) => {
                     p.answered += 1;
                     let ok = raw.starts_with("HTTP/1.1 200") || raw.starts_with("HTTP/1.0 200");
                     let value = raw
@@ -429,8 +467,42 @@ fn poll(port: u16, path: &'static str, stop: Arc<AtomicBool>) -> Arc<Mutex<Polle
             drop(p);
             std::thread::sleep(Duration::from_millis(50));
         }
+        shared.lock().unwrap().done = true;
     });
     polled
+}
+
+enum Got {
+    Body(String),
+    Refused,
+    /// Reset, or closed before any byte of an answer.
+    Reset,
+}
+
+/// One GET on a fresh connection.
+fn get(port: u16, path: &str) -> Got {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return Got::Refused;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return Got::Reset;
+    }
+    let mut raw = Vec::new();
+    match stream.read_to_end(&mut raw) {
+        Ok(_) if !raw.is_empty() => Got::Body(String::from_utf8_lossy(&raw).into_owned()),
+        _ => Got::Reset,
+    }
+}
+
+fn epoch_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
 }
 
 /// Watches `target` every 20 ms: a file or directory under it whose inode,
