@@ -514,21 +514,22 @@ fn watch_target(target: PathBuf, stop: Arc<AtomicBool>) -> Arc<Mutex<Vec<String>
     let found = Arc::new(Mutex::new(Vec::new()));
     let shared = found.clone();
     std::thread::spawn(move || {
-        let mut before: Option<(u64, BTreeMap<PathBuf, (u64, i64, i64, u64)>)> = None;
+        let mut before: Option<Tree> = None;
         while !stop.load(Ordering::SeqCst) {
             if let Some(now) = snapshot(&target) {
-                if let Some((ino, files)) = &before {
-                    if *ino == now.0 && *files != now.1 {
-                        let changed: Vec<String> = now
-                            .1
-                            .keys()
-                            .chain(files.keys())
-                            .filter(|k| now.1.get(*k) != files.get(*k))
-                            .take(5)
-                            .map(|k| k.display().to_string())
-                            .collect();
-                        shared.lock().unwrap().push(changed.join(" "));
-                    }
+                if let Some((ino, files)) = &before
+                    && *ino == now.0
+                    && *files != now.1
+                {
+                    let changed: Vec<String> = now
+                        .1
+                        .keys()
+                        .chain(files.keys())
+                        .filter(|k| now.1.get(*k) != files.get(*k))
+                        .take(5)
+                        .map(|k| k.display().to_string())
+                        .collect();
+                    shared.lock().unwrap().push(changed.join(" "));
                 }
                 before = Some(now);
             }
@@ -577,14 +578,14 @@ fn processes_in(root: &Path) -> Vec<String> {
         if !common::alive(pid) {
             continue;
         }
-        if let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) {
-            if cwd.starts_with(root) {
-                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                found.push(format!(
-                    "{pid} {}",
-                    String::from_utf8_lossy(&cmdline).replace('\0', " ")
-                ));
-            }
+        if let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd"))
+            && cwd.starts_with(root)
+        {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{pid} {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            ));
         }
     }
     found
