@@ -342,6 +342,9 @@ fn devloop_installs_from_a_registry_with_npm_pnpm_and_yarn_and_runs_through_the_
             );
         }
         runs_through_the_launcher(manager.name, &workspace, &home, &registry.url, version);
+        if manager.name == "npm" {
+            says_which_package_is_missing(project, version);
+        }
         eprintln!(
             "{}: installed and ran after {:.1}s",
             manager.name,
@@ -420,6 +423,29 @@ fn runs_through_the_launcher(
     eprintln!(
         "{manager}: the TUI started and quit ({:.1}s)",
         step.elapsed().as_secs_f64()
+    );
+}
+
+/// Without the platform package (npm's lockfile bug), the launcher names the
+/// package it looked for and how to get it, and exits 1.
+fn says_which_package_is_missing(project: &Path, version: &str) {
+    let package = project.join(format!("node_modules/{SCOPE}/linux-x64"));
+    let hidden = project.join("linux-x64.hidden");
+    std::fs::rename(&package, &hidden).unwrap();
+    let out = Command::new(project.join("node_modules/.bin/devloop"))
+        .arg("--version")
+        .current_dir(project)
+        .env_remove("DEVLOOP_BINARY")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the launcher");
+    std::fs::rename(&hidden, &package).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{SCOPE}/linux-x64@{version}"))
+            && stderr.contains(&format!("npm i -D {SCOPE}/linux-x64@{version}")),
+        "the launcher's message: {stderr}"
     );
 }
 
