@@ -57,10 +57,15 @@ fn main() {
     // Another devloop binary in the same run (the npm package's static musl
     // build, say): `DEVLOOP_BASELINE=/path/to/devloop`.
     if let Some(baseline) = std::env::var_os("DEVLOOP_BASELINE") {
+        // A workspace of its own: the first devloop may still hold the lock
+        // of the one above for a moment after its terminal is gone.
+        let other = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(other.path().join("libs")).unwrap();
+        std::fs::copy(root.join("watch.toml"), other.path().join("watch.toml")).unwrap();
         let command = format!(
             "exec {} -c {}",
             Path::new(&baseline).display(),
-            root.join("watch.toml").display()
+            other.path().join("watch.toml").display()
         );
         let figures = measure(
             "baseline",
