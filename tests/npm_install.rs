@@ -5,7 +5,8 @@
 //! install `@devloop-cli/devloop` into a fresh copy of the demo workspace,
 //! and devloop runs there through the launcher: --version, check, build, a
 //! configuration error's status, SIGTERM with every child stopped, the TUI
-//! in tmux, and the launcher's message when the platform package is missing.
+//! in tmux, a panic's unwinding, and the launcher's message when the
+//! platform package is missing.
 //!
 //! Needs node and npm, the Debian packages the script installs (as root) and
 //! tmux; where those cannot be had it skips with a message, except in CI
@@ -419,7 +420,7 @@ fn runs_through_the_launcher(
         step.elapsed().as_secs_f64()
     );
     let step = Instant::now();
-    tui_starts_and_quits(manager, project, &launcher);
+    tui_starts_and_quits(manager, project, &launcher, manager == "npm");
     eprintln!(
         "{manager}: the TUI started and quit ({:.1}s)",
         step.elapsed().as_secs_f64()
@@ -487,26 +488,59 @@ fn sigterm_stops_everything(manager: &str, workspace: &Workspace, launcher: &Pat
 }
 
 /// The TUI through the launcher in tmux: it draws the demo's build, quits
-/// on `q` with status 0 and leaves the alternate screen.
-fn tui_starts_and_quits(manager: &str, project: &Path, launcher: &Path) {
+/// on `q` with status 0 and leaves the alternate screen; with `panic`, a
+/// panic's unwinding in the musl binary, once.
+fn tui_starts_and_quits(manager: &str, project: &Path, launcher: &Path, panic: bool) {
     let tmux = Tmux::start(project, launcher, "");
     tmux.wait_for("build #1 ✔ ok");
     tmux.wait_for("web ✔ ready");
     assert!(tmux.alternate_screen(), "{manager}: the TUI is not drawn");
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("EXIT=");
-    assert!(
-        screen.lines().any(|line| line.trim_end() == "EXIT=0"),
-        "{manager}: {screen}"
-    );
+    assert!(exit_status(&screen) == "0", "{manager}: {screen}");
     assert!(
         !tmux.alternate_screen(),
         "{manager}: left the alternate screen on"
     );
     drop(tmux);
-    // Not checked here yet: a panic in the musl build (DEVLOOP_TEST_PANIC=1,
-    // key P) dies of SIGSEGV (exit 139) instead of unwinding, and leaves the
-    // dev servers running: gcc's unwinder in a static musl binary (README).
+    if !panic {
+        return;
+    }
+    // A panic on purpose (DEVLOOP_TEST_PANIC, key P): the musl binary's
+    // unwinding stops every process, restores the terminal and exits 1
+    // through the launcher.
+    let tmux = Tmux::start(project, launcher, "DEVLOOP_TEST_PANIC=1 RUST_BACKTRACE=0");
+    let screen = tmux.wait_for("web ✔ ready · pid ");
+    let web: u32 = screen
+        .split("web ✔ ready · pid ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .expect("the web pane names its pid");
+    tmux.keys(&["P"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(
+        exit_status(&screen) == "1",
+        "{manager}: a panic through the launcher: {screen}"
+    );
+    assert!(
+        screen.contains("panic requested with DEVLOOP_TEST_PANIC"),
+        "{manager}: {screen}"
+    );
+    assert!(
+        !tmux.alternate_screen(),
+        "{manager}: the panic left the alternate screen on"
+    );
+    assert!(!alive(web), "{manager}: web (pid {web}) outlived the panic");
+}
+
+/// The digits after `EXIT=` on the screen (1 must not match 139).
+fn exit_status(screen: &str) -> String {
+    screen
+        .split("EXIT=")
+        .nth(1)
+        .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default()
 }
 
 struct Tmux {
