@@ -4,7 +4,9 @@
 //! the flood for both. mprocs is looked up on PATH and in ~/.cargo/bin
 //! (`cargo install mprocs`); without it only devloop is measured.
 //!
-//! Run: `cargo bench --bench flood` (`FLOOD_ONLY=viewers` for the viewers part only)
+//! Run: `cargo bench --bench flood` (`FLOOD_ONLY=viewers` for the viewers part
+//! only, `FLOOD_ONLY=devloop` for devloop alone; `DEVLOOP_BASELINE=/path` also
+//! measures that binary)
 
 #[path = "flood/viewers.rs"]
 mod viewers;
@@ -51,6 +53,33 @@ fn main() {
         "Escape",
     );
     print_figures("devloop", &figures);
+
+    // Another devloop binary in the same run (the npm package's static musl
+    // build, say): `DEVLOOP_BASELINE=/path/to/devloop`.
+    if let Some(baseline) = std::env::var_os("DEVLOOP_BASELINE") {
+        // A workspace of its own: the first devloop may still hold the lock
+        // of the one above for a moment after its terminal is gone.
+        let other = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(other.path().join("libs")).unwrap();
+        std::fs::copy(root.join("watch.toml"), other.path().join("watch.toml")).unwrap();
+        let command = format!(
+            "exec {} -c {}",
+            Path::new(&baseline).display(),
+            other.path().join("watch.toml").display()
+        );
+        let figures = measure(
+            "baseline",
+            &command,
+            "build #1 ✔ ok",
+            "?",
+            "any key closes this help",
+            "Escape",
+        );
+        print_figures("baseline", &figures);
+    }
+    if std::env::var("FLOOD_ONLY").as_deref() == Ok("devloop") {
+        return;
+    }
 
     viewers::viewers(root);
 

@@ -62,6 +62,9 @@ pub fn local_time_of_day(at: SystemTime) -> String {
 }
 
 fn local_offset_secs(unix: i64) -> i64 {
+    // libc deprecates musl's time_t alias (its width changes in libc 1.0); it
+    // is 64 bits on the 64-bit targets the npm packages are built for.
+    #[allow(deprecated)]
     let time: libc::time_t = unix as libc::time_t;
     // SAFETY: localtime_r only writes the tm we pass it; a zeroed tm is valid.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };

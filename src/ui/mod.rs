@@ -145,12 +145,11 @@ async fn run(
     drop(guard);
 }
 
-/// In debug builds (what `cargo test` builds), with DEVLOOP_TEST_PANIC set,
-/// `P` panics: the tests' way to show that a panic restores the terminal and
-/// stops every process.
+/// With DEVLOOP_TEST_PANIC set, `P` panics: the tests' way to show that a
+/// panic restores the terminal and stops every process, in the shipped
+/// (release, static musl) binary too, whose unwinding is the one at stake.
 fn test_panic(key: &crossterm::event::KeyEvent) {
-    if cfg!(debug_assertions)
-        && key.code == crossterm::event::KeyCode::Char('P')
+    if key.code == crossterm::event::KeyCode::Char('P')
         && std::env::var_os("DEVLOOP_TEST_PANIC").is_some()
     {
         panic!("panic requested with DEVLOOP_TEST_PANIC");
