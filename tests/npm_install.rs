@@ -16,6 +16,7 @@ mod common;
 #[path = "common/npm.rs"]
 mod npm;
 
+use common::tmux::Tmux;
 use common::{Devloop, Workspace, alive, free_port};
 use serde_json::json;
 use std::io::{Read, Write};
@@ -491,15 +492,18 @@ fn sigterm_stops_everything(manager: &str, workspace: &Workspace, launcher: &Pat
 /// on `q` with status 0 and leaves the alternate screen; with `panic`, a
 /// panic's unwinding in the musl binary, once.
 fn tui_starts_and_quits(manager: &str, project: &Path, launcher: &Path, panic: bool) {
-    let tmux = Tmux::start(project, launcher, "");
-    tmux.wait_for("build #1 ✔ ok");
-    tmux.wait_for("web ✔ ready");
-    assert!(tmux.alternate_screen(), "{manager}: the TUI is not drawn");
-    tmux.keys(&["q"]);
-    let screen = tmux.wait_for("EXIT=");
+    let tmux = launcher_in_tmux(project, launcher, "");
+    tmux.wait_for(TUI, "build #1 ✔ ok");
+    tmux.wait_for(TUI, "web ✔ ready");
+    assert!(
+        tmux.alternate_screen(TUI),
+        "{manager}: the TUI is not drawn"
+    );
+    tmux.keys(TUI, &["q"]);
+    let screen = tmux.wait_for(TUI, "EXIT=");
     assert!(exit_status(&screen) == "0", "{manager}: {screen}");
     assert!(
-        !tmux.alternate_screen(),
+        !tmux.alternate_screen(TUI),
         "{manager}: left the alternate screen on"
     );
     drop(tmux);
@@ -509,16 +513,16 @@ fn tui_starts_and_quits(manager: &str, project: &Path, launcher: &Path, panic: b
     // A panic on purpose (DEVLOOP_TEST_PANIC, key P): the musl binary's
     // unwinding stops every process, restores the terminal and exits 1
     // through the launcher.
-    let tmux = Tmux::start(project, launcher, "DEVLOOP_TEST_PANIC=1 RUST_BACKTRACE=0");
-    let screen = tmux.wait_for("web ✔ ready · pid ");
+    let tmux = launcher_in_tmux(project, launcher, "DEVLOOP_TEST_PANIC=1 RUST_BACKTRACE=0");
+    let screen = tmux.wait_for(TUI, "web ✔ ready · pid ");
     let web: u32 = screen
         .split("web ✔ ready · pid ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|pid| pid.parse().ok())
         .expect("the web pane names its pid");
-    tmux.keys(&["P"]);
-    let screen = tmux.wait_for("EXIT=");
+    tmux.keys(TUI, &["P"]);
+    let screen = tmux.wait_for(TUI, "EXIT=");
     assert!(
         exit_status(&screen) == "1",
         "{manager}: a panic through the launcher: {screen}"
@@ -528,7 +532,7 @@ fn tui_starts_and_quits(manager: &str, project: &Path, launcher: &Path, panic: b
         "{manager}: {screen}"
     );
     assert!(
-        !tmux.alternate_screen(),
+        !tmux.alternate_screen(TUI),
         "{manager}: the panic left the alternate screen on"
     );
     assert!(!alive(web), "{manager}: web (pid {web}) outlived the panic");
@@ -543,70 +547,16 @@ fn exit_status(screen: &str) -> String {
         .unwrap_or_default()
 }
 
-struct Tmux {
-    socket: String,
+/// The launcher in a tmux window of its own, `env` before it; its exit
+/// status stays on the screen as `EXIT=N`.
+fn launcher_in_tmux(project: &Path, launcher: &Path, env: &str) -> Tmux {
+    let script = format!(
+        "cd {} && {env} {}; echo EXIT=$?; sleep 600",
+        project.display(),
+        launcher.display()
+    );
+    Tmux::start(TUI, 120, 36, &script).expect("tmux was found")
 }
 
-impl Tmux {
-    fn start(project: &Path, launcher: &Path, env: &str) -> Tmux {
-        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let session = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let socket = format!("devloop-npm-{}-{session}", std::process::id());
-        let script = format!(
-            "cd {} && {env} {}; echo EXIT=$?; sleep 600",
-            project.display(),
-            launcher.display()
-        );
-        let status = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-x", "120", "-y", "36"])
-            .arg(&script)
-            .env_remove("TMUX")
-            .status()
-            .expect("run tmux");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { socket }
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.tmux(&["capture-pane", "-p"]);
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the screen never showed {text}:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.tmux(&["send-keys", key]);
-        }
-    }
-
-    fn alternate_screen(&self) -> bool {
-        self.tmux(&["display-message", "-p", "#{alternate_on}"])
-            .trim()
-            == "1"
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-    }
-}
+/// The tmux window the TUI runs in.
+const TUI: &str = "tui";
