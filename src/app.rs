@@ -16,7 +16,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
 /// Exit status for a usage or configuration error (SPEC section 1).
@@ -223,7 +222,7 @@ async fn forward_actions(mut actions: mpsc::Receiver<Command>, inbox: mpsc::Send
 /// SIGINT, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT become a
 /// graceful quit.
 fn forward_signals(inbox: mpsc::Sender<Input>) -> Result<(), String> {
-    let mut signals = quit_signals()?;
+    let mut signals = crate::platform::quit_signals()?;
     tokio::spawn(async move {
         while let Some(name) = signals.recv().await {
             let quit = Command::Quit {
@@ -235,27 +234,4 @@ fn forward_signals(inbox: mpsc::Sender<Input>) -> Result<(), String> {
         }
     });
     Ok(())
-}
-
-/// The names of the signals that stop devloop, as they arrive.
-pub fn quit_signals() -> Result<mpsc::Receiver<&'static str>, String> {
-    let kinds = [
-        (SignalKind::interrupt(), "SIGINT"),
-        (SignalKind::terminate(), "SIGTERM"),
-        (SignalKind::hangup(), "SIGHUP"),
-        (SignalKind::quit(), "SIGQUIT"),
-    ];
-    let (tx, rx) = mpsc::channel(4);
-    for (kind, name) in kinds {
-        let mut stream = signal(kind).map_err(|e| format!("cannot handle {name}: {e}"))?;
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            while stream.recv().await.is_some() {
-                if tx.send(name).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-    Ok(rx)
 }

@@ -1,7 +1,8 @@
 //! Children's terminal control in their output lines, removed for headless
 //! output: colours (unless kept), cursor moves, clear-screens, titles and
-//! links, and the control characters that go with them. A line rewritten
-//! with carriage returns (a progress bar) keeps what it showed last.
+//! links, and the control characters that go with them. (A line rewritten
+//! with carriage returns reaches here as what it showed last: the line
+//! splitter starts a line over at a lone `\r`.)
 
 use std::borrow::Cow;
 
@@ -14,14 +15,13 @@ pub fn without_escapes(line: &str, keep_colour: bool) -> Cow<'_, str> {
     if !line.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return Cow::Borrowed(line);
     }
-    let shown = last_rewrite(line);
-    let mut out = String::with_capacity(shown.len());
-    let mut chars = shown.char_indices().peekable();
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         match c {
             ESC => {
-                let end = sequence_end(shown, at);
-                let sequence = &shown[at..end];
+                let end = sequence_end(line, at);
+                let sequence = &line[at..end];
                 if keep_colour && sequence.starts_with("\x1b[") && sequence.ends_with('m') {
                     out.push_str(sequence);
                 }
@@ -35,15 +35,6 @@ pub fn without_escapes(line: &str, keep_colour: bool) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-/// The part after the last carriage return that leaves text (a trailing one
-/// leaves none): what a terminal would show of a rewritten line.
-fn last_rewrite(line: &str) -> &str {
-    line.split('\r')
-        .rev()
-        .find(|part| !part.is_empty())
-        .unwrap_or("")
 }
 
 /// Where the escape sequence starting at `start` (an ESC) ends; an
@@ -67,11 +58,16 @@ fn sequence_end(text: &str, start: usize) -> usize {
                 None => bytes.len(),
             }
         }
-        // nF: intermediates (0x20-0x2F), then a final byte (ESC ( B).
-        Some(b' '..=b'/') => bytes[after..]
+        // nF: intermediates (0x20-0x2F), then a final byte (ESC ( B); a
+        // character that is no final byte (not ASCII) is left to the text.
+        Some(b' '..=b'/') => match bytes[after..]
             .iter()
             .position(|b| !(0x20..=0x2f).contains(b))
-            .map_or(bytes.len(), |i| after + i + 1),
+        {
+            Some(i) if bytes[after + i].is_ascii() => after + i + 1,
+            Some(i) => after + i,
+            None => bytes.len(),
+        },
         // Two bytes: ESC c (reset), ESC 7, ESC M, ...; a lone ESC at the end.
         Some(b) if b.is_ascii() => after + 1,
         _ => after,
@@ -95,12 +91,12 @@ mod tests {
             ("\x1b]0;title\x07after", "after"),
             ("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "link"),
             ("\x1b(Bboxed\x1b7\x1b8", "boxed"),
-            ("10%\r50%\r100%", "100%"),
             ("done\r", "done"),
             ("a\tb\x07\x08c", "a\tbc"),
             ("cut \x1b[3", "cut "),
             ("ends with \x1b", "ends with "),
             ("ünï\x1b[1mcödé", "ünïcödé"),
+            ("\x1b(é", "é"),
         ];
         for (line, text) in cases {
             assert_eq!(without_escapes(line, false), text, "{line:?}");

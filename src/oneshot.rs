@@ -62,7 +62,7 @@ async fn emit(events: &mpsc::Sender<Stamped>, event: Event) {
 
 /// SIGINT, SIGTERM, SIGHUP or SIGQUIT cancels the build (its whole group).
 fn cancel_on_signal(cancel: oneshot::Sender<()>) {
-    let Ok(mut signals) = crate::app::quit_signals() else {
+    let Ok(mut signals) = crate::platform::quit_signals() else {
         return;
     };
     tokio::spawn(async move {

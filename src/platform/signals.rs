@@ -1,5 +1,8 @@
 //! Signal names from the platform's own numbers (they differ: SIGUSR1 is 10
-//! on Linux and 30 on macOS).
+//! on Linux and 30 on macOS), and the signals that stop devloop.
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 
 const NAMES: &[(i32, &str)] = &[
     (libc::SIGHUP, "SIGHUP"),
@@ -35,6 +38,29 @@ pub fn signal_name(number: i32) -> String {
         .iter()
         .find(|(n, _)| *n == number)
         .map_or_else(|| format!("SIG{number}"), |(_, name)| name.to_string())
+}
+
+/// The names of the signals that stop devloop, as they arrive.
+pub fn quit_signals() -> Result<mpsc::Receiver<&'static str>, String> {
+    let kinds = [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+    ];
+    let (tx, rx) = mpsc::channel(4);
+    for (kind, name) in kinds {
+        let mut stream = signal(kind).map_err(|e| format!("cannot handle {name}: {e}"))?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(name).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    Ok(rx)
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ async fn run(
     // A viewer's terminal closing (SIGHUP), or SIGTERM, ends that view only;
     // the host's signals stop the whole run through its engine instead.
     let mut leave_signals = match app.remote {
-        Some(_) => crate::app::quit_signals().ok(),
+        Some(_) => crate::platform::quit_signals().ok(),
         None => None,
     };
     let mut next_frame = Instant::now();

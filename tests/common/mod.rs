@@ -59,6 +59,15 @@ impl Workspace {
         std::fs::read_to_string(self.path().join(relative)).unwrap_or_default()
     }
 
+    /// `devloop check`, which must pass; what it printed.
+    pub fn check_ok(&self) -> String {
+        let out = self.run(&["check"]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        stdout
+    }
+
     /// `devloop ARGS -c watch.toml`, run to its end.
     pub fn run(&self, args: &[&str]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_devloop"))

@@ -275,13 +275,7 @@ fn exec_with_its_options_names_the_program_after_them() {
         "bash -c 'exec -a api-server sleep 300'",
         1,
     );
-    let out = workspace_with_tool(&bash).run(&["check"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    workspace_with_tool(&bash).check_ok();
 }
 
 #[test]
@@ -363,13 +357,7 @@ fn the_example_configuration_checks() {
             .unwrap();
     let workspace = Workspace::new(&example.replace("npx nx", "sh -c"));
     std::fs::create_dir_all(workspace.path().join("apps/web")).unwrap();
-    let out = workspace.run(&["check"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    workspace.check_ok();
 }
 
 #[test]

@@ -46,14 +46,7 @@ fn nothing(_: &Workspace) {}
 
 #[test]
 fn the_base_configuration_checks() {
-    let workspace = Workspace::new(BASE);
-    let out = workspace.run(&["check"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Workspace::new(BASE).check_ok();
 }
 
 #[test]
