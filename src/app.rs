@@ -26,7 +26,7 @@ pub const EXIT_FAILED: u8 = 1;
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(CommandName::Run) {
         // init writes the configuration, so it cannot need one.
-        CommandName::Init { force } => crate::init::main(&cli.config_path(), force),
+        CommandName::Init { force, apply } => crate::init::main(&cli.config_path(), force, apply),
         CommandName::Check => with_config(&cli, |config| {
             println!("{}", describe(&config));
             ExitCode::SUCCESS

@@ -112,6 +112,7 @@ fn describe_into(config: &Config, out: &mut String) -> std::fmt::Result {
         }
         if let Some(promote) = &config.promote {
             foreign_writers(config, process, &promote.target, out)?;
+            bypass(config, process, &promote.target, out)?;
         }
         match process.port {
             Some(port) if process.proxy => {
@@ -200,6 +201,33 @@ fn foreign_writers(
         )?;
     }
     Ok(())
+}
+
+/// An nx app that compiles the libs' source itself: devloop's build neither
+/// gates nor feeds it, so a lib edit that fails the build still reaches it.
+fn bypass(
+    config: &Config,
+    process: &crate::config::ProcessConfig,
+    target: &Path,
+    out: &mut String,
+) -> std::fmt::Result {
+    // init's rules know nx's layout, with the promote target it writes.
+    if target != Path::new(crate::init::TARGET) {
+        return Ok(());
+    }
+    let Some(run) = crate::nx_tasks::parse(&process.command) else {
+        return Ok(());
+    };
+    let Some(how) = crate::init::bypasses_promotion(&config.root, &run.project) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "  warning {} gets the libs from their source ({how}), not from {}: it compiles them itself, so devloop's build neither gates nor feeds it, and a lib edit that fails the build still reaches it. `devloop init` shows the changes that make it use {} (`devloop init --apply --force` makes them)",
+        run.project,
+        target.display(),
+        target.display()
+    )
 }
 
 fn program(path: Option<&Path>) -> String {

@@ -40,6 +40,10 @@ pub enum CommandName {
         /// Replace an existing configuration file
         #[arg(long)]
         force: bool,
+        /// Also make the project.json and tsconfig.json changes the setup
+        /// needs (shown as a diff; a file that does not parse is left alone)
+        #[arg(long)]
+        apply: bool,
     },
     /// Put the previous promoted generation back into place
     Rollback,

@@ -5,6 +5,7 @@
 mod common;
 
 use common::Workspace;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 /// A workspace (with `libs/`) and no watch.toml yet.
@@ -125,8 +126,8 @@ fn an_nx_workspace_gets_its_libs_built_apps_served_and_project_json_changes() {
     }
     let file = workspace.read("watch.toml");
     assert!(
-        file.contains("# port = 4200"),
-        "web's port is suggested:\n{file}"
+        !file.contains("4200"),
+        "@nx/js:node's `port` is its inspector's, not the app's:\n{file}"
     );
 
     let stdout = text(&out.stdout);
@@ -135,7 +136,9 @@ fn an_nx_workspace_gets_its_libs_built_apps_served_and_project_json_changes() {
             stdout.contains(&format!("libs/{lib}/project.json")),
             "{stdout}"
         );
-        let block = format!("\"devloop\": {{ \"outputPath\": \"tmp/libs-out/{lib}\" }}");
+        let block = format!(
+            "+        \"devloop\": {{\n+          \"outputPath\": \"tmp/libs-out/{lib}\"\n+        }}"
+        );
         assert!(stdout.contains(&block), "no change for {lib}:\n{stdout}");
     }
     assert!(
@@ -443,4 +446,172 @@ fn a_build_script_of_a_known_compiler_is_offered_its_warm_build_and_check_names_
     );
     assert_exit(&init(&workspace, &[]), 0);
     assert!(!workspace.read("watch.toml").contains("warm build"));
+}
+
+/// The nx 23 fixture (files only: init reads no node_modules), optionally
+/// with the overlay that puts its apps on the libs' source, as nx generates it.
+fn nx23(on_source: bool) -> Workspace {
+    let workspace = workspace();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    copy_tree(&fixtures.join("nx23-apps"), workspace.path());
+    if on_source {
+        copy_tree(
+            &fixtures.join("nx23-apps-on-source/apps"),
+            &workspace.path().join("apps"),
+        );
+    }
+    workspace
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn nx_apps_are_run_so_that_each_gets_the_libs_from_the_promote_target() {
+    let workspace = nx23(false);
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 0);
+    let stdout = text(&out.stdout);
+    for app in ["api", "nest", "web"] {
+        assert!(
+            stdout.contains(&format!("  {app}: from dist/libs (")),
+            "{app} is on dist/libs:\n{stdout}"
+        );
+    }
+    let config = written(&workspace);
+    let process = |name: &str| config["process"][name].as_table().unwrap().clone();
+    for (app, port) in [("api", 3333), ("nest", 3000)] {
+        let p = process(app);
+        assert_eq!(
+            p["command"].as_str(),
+            Some(format!("npx nx run {app}:serve-devloop").as_str())
+        );
+        assert_eq!(p["on_promote"].as_str(), Some("restart"));
+        assert_eq!(p["proxy"].as_bool(), Some(true));
+        assert_eq!(p["port"].as_integer(), Some(port), "read from its main.ts");
+        assert_eq!(p["env"]["NX_DAEMON"].as_str(), Some("false"));
+    }
+    let web = process("web");
+    assert_eq!(
+        web["command"].as_str(),
+        Some("npx nx dev web"),
+        "the plugin's inferred target"
+    );
+    assert_eq!(web["env"]["PORT"].as_str(), Some("4200"));
+    assert_eq!(web["health"]["tcp"].as_integer(), Some(4200));
+    assert!(
+        web.get("on_promote").is_none(),
+        "Next.js sees promotions by itself"
+    );
+    // Only the serve targets are missing: shown, not made.
+    assert!(stdout.contains("+    \"serve-devloop\": {"), "{stdout}");
+    assert!(
+        !workspace
+            .read("apps/api/project.json")
+            .contains("serve-devloop")
+    );
+
+    // --apply after init: the same watch.toml is kept, the targets are added.
+    let applied = init(&workspace, &["--apply"]);
+    assert_exit(&applied, 0);
+    assert!(text(&applied.stdout).contains("changed (devloop init --apply)"));
+    let api: serde_json::Value =
+        serde_json::from_str(&workspace.read("apps/api/project.json")).unwrap();
+    let target = &api["targets"]["serve-devloop"];
+    assert_eq!(target["executor"], "@nx/js:node");
+    assert_eq!(target["options"]["buildTarget"], "api:build:development");
+    assert_eq!(target["options"]["inspect"], false);
+    assert_eq!(target["options"]["runBuildTargetDependencies"], false);
+    assert!(target.get("dependsOn").is_none() && target.get("continuous").is_none());
+    let nest: serde_json::Value =
+        serde_json::from_str(&workspace.read("apps/nest/project.json")).unwrap();
+    assert_eq!(nest["targets"]["serve-devloop"]["options"]["watch"], false);
+    // Applied once: nothing left to change.
+    let again = init(&workspace, &["--apply", "--force"]);
+    assert_exit(&again, 0);
+    assert!(
+        !text(&again.stdout).contains("---"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+#[test]
+fn apps_on_the_libs_source_are_named_and_apply_moves_them_to_the_target() {
+    let workspace = nx23(true);
+    // A broken file is never touched; the others are changed.
+    let broken = "{ \"compilerOptions\": { \"paths\": ";
+    workspace.write("apps/web/tsconfig.json", broken);
+    let out = init(&workspace, &["--apply"]);
+    assert_exit(&out, 0);
+    let stdout = text(&out.stdout);
+    for (app, how) in [
+        ("api", "esbuild bundles libs/*/src"),
+        ("nest", "webpack compiles libs/*/src"),
+    ] {
+        assert!(
+            stdout.contains(&format!("  {app}: from their SOURCE ({how}")),
+            "{app}:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("not changed: apps/web/tsconfig.json: not valid JSON"),
+        "{stdout}"
+    );
+    assert_eq!(workspace.read("apps/web/tsconfig.json"), broken);
+    let api: serde_json::Value =
+        serde_json::from_str(&workspace.read("apps/api/project.json")).unwrap();
+    assert_eq!(
+        api["targets"]["build"]["options"]["external"],
+        serde_json::json!(["@nx23/alpha", "@nx23/beta"])
+    );
+    let nest: serde_json::Value =
+        serde_json::from_str(&workspace.read("apps/nest/project.json")).unwrap();
+    assert_eq!(
+        nest["targets"]["build"]["options"]["buildLibsFromSource"],
+        false
+    );
+    assert!(
+        workspace
+            .read("watch.toml")
+            .contains("# command = \"npx nx serve api\""),
+        "the supervise-only setup is offered"
+    );
+
+    // The web app's tsconfig as nx generates it: paths into dist/libs.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/nx23-apps-on-source/apps/web/tsconfig.json"),
+        workspace.path().join("apps/web/tsconfig.json"),
+    )
+    .unwrap();
+    stub_program(&workspace, "npx");
+    let check = workspace.run(&["check"]);
+    assert_exit(&check, 0);
+    let said = text(&check.stdout);
+    assert!(
+        said.contains("warning web gets the libs from their source"),
+        "check names the app that bypasses the promotion:\n{said}"
+    );
+    assert!(!said.contains("warning api gets"), "{said}");
+    let out = init(&workspace, &["--apply", "--force"]);
+    assert_exit(&out, 0);
+    let tsconfig: serde_json::Value =
+        serde_json::from_str(&workspace.read("apps/web/tsconfig.json")).unwrap();
+    assert_eq!(
+        tsconfig["compilerOptions"]["paths"]["@nx23/beta"],
+        serde_json::json!(["../../dist/libs/beta"])
+    );
+    assert!(text(&out.stdout).contains("  web: from their SOURCE"));
+    let check = workspace.run(&["check"]);
+    assert!(!text(&check.stdout).contains("gets the libs from their source"));
 }

@@ -5,8 +5,11 @@
 //! The workspace is the directory that will hold the file: the current
 //! directory, or the one `--config` names.
 
+mod apps;
 mod detect;
+mod edits;
 mod json;
+mod jsonedit;
 mod nx;
 mod packages;
 mod plan;
@@ -14,14 +17,16 @@ mod render;
 mod report;
 mod warm;
 
+pub use plan::TARGET;
+
 use crate::app::{EXIT_FAILED, EXIT_USAGE};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Runs `devloop init` for the configuration file `file`.
-pub fn main(file: &Path, force: bool) -> ExitCode {
-    match init(file, force) {
+pub fn main(file: &Path, force: bool, apply: bool) -> ExitCode {
+    match init(file, force, apply) {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, message)) => {
             eprintln!("devloop: error: {message}");
@@ -30,10 +35,12 @@ pub fn main(file: &Path, force: bool) -> ExitCode {
     }
 }
 
-fn init(file: &Path, force: bool) -> Result<(), (u8, String)> {
+fn init(file: &Path, force: bool, apply: bool) -> Result<(), (u8, String)> {
     let shown = file.display();
-    // Checked before looking at anything, so that a refusal costs nothing.
-    if !force && std::fs::symlink_metadata(file).is_ok() {
+    let exists = std::fs::symlink_metadata(file).is_ok();
+    // Checked before looking at anything, so that a refusal costs nothing
+    // (`--apply` after a plain init may keep the file init wrote, below).
+    if !force && !apply && exists {
         return Err((
             EXIT_USAGE,
             format!("{shown} already exists: not overwritten (use --force to replace it)"),
@@ -55,14 +62,27 @@ fn init(file: &Path, force: bool) -> Result<(), (u8, String)> {
     }
     let plan = plan::plan(&workspace);
     let text = render::render(&workspace, &plan);
-    write(file, &text, force).map_err(|e| match e.kind() {
+    // `init` then `init --apply`: the same file again is no reason to refuse.
+    let same = exists && std::fs::read_to_string(file).is_ok_and(|old| old == text);
+    if !force && exists && !same {
+        return Err((
+            EXIT_USAGE,
+            format!("{shown} already exists: not overwritten (use --force to replace it)"),
+        ));
+    }
+    let changes = edits::changes(&root, &plan.edits, apply);
+    let written = match same {
+        true => Ok(()),
+        false => write(file, &text, force),
+    };
+    written.map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => (
             EXIT_USAGE,
             format!("{shown} already exists: not overwritten (use --force to replace it)"),
         ),
         _ => (EXIT_FAILED, format!("cannot write {shown}: {e}")),
     })?;
-    print!("{}", report::report(&workspace, &plan, file));
+    print!("{}", report::report(&workspace, &plan, file, &changes));
     Ok(())
 }
 
@@ -92,4 +112,24 @@ fn write(file: &Path, text: &str, force: bool) -> std::io::Result<()> {
     std::fs::rename(&temporary, file).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
     })
+}
+
+/// Where the nx app `project` of the workspace in `root` gets the libs, when
+/// that can be told from its files: `Some(how)` when it compiles their
+/// source itself, bypassing the promotion (for `check`).
+pub fn bypasses_promotion(root: &Path, project: &str) -> Option<String> {
+    let workspace = detect::detect(root);
+    let app = workspace
+        .projects
+        .iter()
+        .find(|p| p.name == project && p.kind == detect::Kind::App)?;
+    let libs = apps::lib_imports(&workspace);
+    if libs.is_empty() {
+        return None;
+    }
+    let setup = apps::setup(&workspace, app, &libs, &apps::plugins(&workspace))?;
+    match setup.libs_from {
+        apps::LibsFrom::Source(how) => Some(how),
+        apps::LibsFrom::Dist(_) => None,
+    }
 }

@@ -2,8 +2,10 @@
 //! command, what the promotion requires, the processes, and the project.json
 //! changes that make nx libs build outside the promote target.
 
+use super::apps::{self, AppSetup, Edit, LibsFrom, Runner};
 use super::detect::{Kind, Project, Workspace};
 use super::packages::guess_port;
+use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// Where the build writes: never the promote target (SPEC section 2).
@@ -26,6 +28,11 @@ pub struct Plan {
     pub require: Vec<String>,
     pub processes: Vec<ProcessPlan>,
     pub changes: Vec<Change>,
+    /// Every JSON edit the setup needs: the libs' `devloop` configurations,
+    /// the apps' serve targets and their switch to the promote target.
+    pub edits: Vec<Edit>,
+    /// Changes init cannot make itself (JavaScript config files).
+    pub by_hand: Vec<String>,
     /// Things the user should know that are not project.json changes.
     pub notes: Vec<String>,
 }
@@ -34,22 +41,29 @@ pub struct Plan {
 pub struct ProcessPlan {
     /// A valid watch.toml process name.
     pub name: String,
+    /// The project it runs.
+    pub project: String,
     pub command: String,
     pub cwd: Option<String>,
     pub port: Option<u16>,
     pub why: String,
-    /// Why the script cannot see promotions, when its text tells.
-    pub restart: Option<&'static str>,
+    /// Why it cannot see promotions by itself, when that is known.
+    pub restart: Option<String>,
+    pub env: Vec<(String, String)>,
+    /// devloop holds `port`: a restart starts the new instance first.
+    pub proxy: bool,
+    /// A `health` value as TOML, when the port can be known.
+    pub health: Option<String>,
+    /// Where the app gets the libs once the edits are made.
+    pub libs_from: Option<LibsFrom>,
+    /// The command that supervises the app as it was, on the libs' source.
+    pub as_it_was: Option<String>,
 }
 
 /// A build target to give a `devloop` configuration.
 #[derive(Debug)]
 pub struct Change {
     pub project_file: PathBuf,
-    pub lib: String,
-    pub executor: String,
-    /// The outputPath it has now (inside the promote target).
-    pub from: String,
     /// The outputPath under build.output that mirrors it.
     pub to: String,
 }
@@ -85,15 +99,27 @@ pub fn plan(ws: &Workspace) -> Plan {
         if target.devloop_output.is_none() {
             changes.push(Change {
                 project_file: lib.project_file.clone().unwrap_or_default(),
-                lib: lib.name.clone(),
-                executor: target.executor.clone().unwrap_or_else(|| "?".into()),
-                from: target.output_path.clone().unwrap_or_default(),
                 to: join(OUTPUT, &sub),
             });
         }
         require.extend(entry(lib, &sub));
     }
-    let processes = processes(ws);
+    let mut edits: Vec<Edit> = changes
+        .iter()
+        .map(|c| Edit {
+            file: c.project_file.clone(),
+            path: vec!["targets".into(), "build".into(), "configurations".into()],
+            key: CONFIGURATION.into(),
+            value: json!({ "outputPath": c.to }),
+        })
+        .collect();
+    let setups = apps::setups(ws, &apps::lib_imports(ws));
+    let mut by_hand = Vec::new();
+    for setup in &setups {
+        edits.extend(setup.edits.iter().cloned());
+        by_hand.extend(setup.by_hand.clone());
+    }
+    let processes = processes(ws, &setups);
     Plan {
         watch_paths,
         watch_why,
@@ -103,6 +129,8 @@ pub fn plan(ws: &Workspace) -> Plan {
         require,
         processes,
         changes,
+        edits,
+        by_hand,
         notes,
     }
 }
@@ -225,22 +253,30 @@ fn entry(lib: &Project, sub: &str) -> Option<String> {
     Some(join(sub, &file))
 }
 
-fn processes(ws: &Workspace) -> Vec<ProcessPlan> {
+fn processes(ws: &Workspace, setups: &[AppSetup]) -> Vec<ProcessPlan> {
     let mut taken: Vec<String> = vec!["build".into(), "devloop".into()];
     let mut out = Vec::new();
     for app in ws.projects.iter().filter(|p| p.kind == Kind::App) {
+        if let Some(setup) = setups.iter().find(|s| s.name == app.name) {
+            let name = unique(process_name(app), &taken);
+            taken.push(name.clone());
+            out.push(from_setup(ws, name, setup));
+            continue;
+        }
         let restart = app
             .script
             .as_ref()
             .filter(|_| app.serve.is_none())
-            .and_then(|s| crate::advice::restart_reason(&s.text));
+            .and_then(|s| crate::advice::restart_reason(&s.text))
+            .map(str::to_string);
         let (command, cwd, port, why) = if let Some(serve) = &app.serve {
             let command = format!("{} serve {}", ws.pm.nx(), app.name);
             let executor = serve.executor.as_deref().unwrap_or("a command");
             (
                 command,
                 None,
-                serve.port,
+                // `@nx/js:node`'s `port` is its inspector's, not the app's.
+                serve.port.filter(|_| !executor.ends_with(":node")),
                 format!("nx serve target ({executor})."),
             )
         } else if let Some(script) = &app.script {
@@ -255,14 +291,88 @@ fn processes(ws: &Workspace) -> Vec<ProcessPlan> {
         taken.push(name.clone());
         out.push(ProcessPlan {
             name,
+            project: app.name.clone(),
             command,
             cwd,
             port,
             why,
             restart,
+            env: Vec::new(),
+            proxy: false,
+            health: None,
+            libs_from: None,
+            as_it_was: None,
         });
     }
     out
+}
+
+/// The process of an app whose setup is known (docs/nx-serve.md, "B").
+fn from_setup(ws: &Workspace, name: String, setup: &AppSetup) -> ProcessPlan {
+    let nx = ws.pm.nx();
+    let app = &setup.name;
+    let on_source = matches!(setup.libs_from, LibsFrom::Source(_));
+    let mut plan = ProcessPlan {
+        name,
+        project: setup.name.clone(),
+        command: String::new(),
+        cwd: None,
+        port: setup.port,
+        why: String::new(),
+        restart: None,
+        env: Vec::new(),
+        proxy: false,
+        health: None,
+        libs_from: Some(setup.libs_from.clone()),
+        as_it_was: None,
+    };
+    match &setup.runner {
+        Runner::Node {
+            executor,
+            build_target,
+            bundler,
+        } => {
+            plan.command = format!("{nx} run {app}:{}", apps::SERVE_TARGET);
+            plan.why = format!(
+                "{executor} on {build_target}, through the `{}` target init adds: no lib builds first (nothing but devloop writes {TARGET}), no inspector port for two instances to fight over.",
+                apps::SERVE_TARGET
+            );
+            // nx's daemon would watch for it and close on each restart.
+            plan.env.push(("NX_DAEMON".into(), "false".into()));
+            plan.restart = Some(match bundler {
+                apps::Bundler::Esbuild => {
+                    "it loads the libs once, at start (NX_MAPPINGS)".to_string()
+                }
+                apps::Bundler::Webpack => {
+                    "webpack bundles the libs at start; its own watch is off, so that only devloop restarts it".to_string()
+                }
+            });
+            plan.proxy = setup.port.is_some();
+            if on_source {
+                plan.as_it_was = Some(format!("{nx} serve {app}"));
+            }
+        }
+        Runner::Next { target } => {
+            plan.command = format!("{nx} {target} {app}");
+            plan.why = format!(
+                "Next.js through nx's `{target}` target; it sees each promotion by itself."
+            );
+            if let Some(port) = setup.port {
+                plan.env.push(("PORT".into(), port.to_string()));
+            }
+        }
+        Runner::Vite => {
+            plan.command = format!("{nx} serve {app}");
+            plan.why = "Vite through nx's `serve` target; it sees each promotion by itself.".into();
+        }
+    }
+    if !plan.proxy {
+        plan.health = setup.port.map(|port| format!("{{ tcp = {port} }}"));
+    }
+    if on_source && plan.as_it_was.is_none() {
+        plan.as_it_was = Some(plan.command.clone());
+    }
+    plan
 }
 
 /// A watch.toml process name from a project name: `@org/web` becomes `web`;

@@ -1,6 +1,7 @@
 //! The starter watch.toml as text: every section devloop needs, each choice
 //! explained by a one-line comment above it.
 
+use super::apps::LibsFrom;
 use super::detect::Workspace;
 use super::plan::{OUTPUT, Plan, TARGET};
 use std::fmt::Write;
@@ -102,10 +103,25 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
             }
         };
         writeln!(out, "\n# {}: {}", process.name, process.why)?;
+        if let Some(libs_from) = &process.libs_from {
+            writeln!(
+                out,
+                "# {}",
+                libs_comment(libs_from, process.as_it_was.is_some())
+            )?;
+        }
         writeln!(out, "[process.{}]", process.name)?;
         writeln!(out, "command = {}", quote(&process.command))?;
         if let Some(cwd) = &process.cwd {
             writeln!(out, "cwd = {}", quote(cwd))?;
+        }
+        if !process.env.is_empty() {
+            let pairs: Vec<String> = process
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", quote(v)))
+                .collect();
+            writeln!(out, "env = {{ {} }}", pairs.join(", "))?;
         }
         let why_after = format!("Start once the first build is promoted, so {TARGET} exists.");
         write!(out, "{}", explain(&why_after))?;
@@ -116,26 +132,72 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
             explain("A server that exits is started again, with backoff.")
         )?;
         writeln!(out, "restart = \"always\"")?;
-        if let Some(why) = process.restart {
+        if let Some(why) = &process.restart {
             writeln!(out, "# Restarted on each promotion: {why}.")?;
             writeln!(out, "on_promote = \"restart\"")?;
-        } else {
+        } else if process.libs_from.is_none() {
             let why_restart =
                 format!("Uncomment if the server does not pick up a new {TARGET} by itself:");
             write!(out, "{}", explain(&why_restart))?;
             writeln!(out, "# on_promote = \"restart\"")?;
         }
-        if let Some(port) = process.port {
-            // Not explained once: the first process may have no port.
+        match process.port {
+            Some(port) if process.proxy => {
+                writeln!(
+                    out,
+                    "# devloop holds the port and forwards it to the instance on $PORT: a restart starts the new one first, and no connection is refused."
+                )?;
+                writeln!(out, "port = {port}\nproxy = true")?;
+            }
+            Some(port) if process.health.is_some() => {
+                writeln!(
+                    out,
+                    "# Wait for the port to be free before each start, and for it to answer before \"ready\"."
+                )?;
+                writeln!(out, "port = {port}")?;
+            }
+            Some(port) => {
+                // Not explained once: the first process may have no port.
+                writeln!(
+                    out,
+                    "# Uncomment to wait for the port to be free, and for it to answer before \"ready\":"
+                )?;
+                writeln!(out, "# port = {port}")?;
+                writeln!(out, "# health = {{ tcp = {port} }}")?;
+            }
+            None if process.libs_from.is_some() => {
+                writeln!(
+                    out,
+                    "# Its port could not be read: set `port` (and `proxy = true` if it restarts on promotion)."
+                )?;
+            }
+            None => {}
+        }
+        if let Some(health) = &process.health {
+            writeln!(out, "health = {health}")?;
+        }
+        if let Some(as_it_was) = &process.as_it_was {
             writeln!(
                 out,
-                "# Uncomment to wait for the port to be free, and for it to answer before \"ready\":"
+                "# To supervise it as it was instead (on the libs' source: devloop's build then neither gates nor feeds it),\n# undo init's changes to it and use:\n# command = {}\n# on_promote = \"none\"",
+                quote(as_it_was)
             )?;
-            writeln!(out, "# port = {port}")?;
-            writeln!(out, "# health = {{ tcp = {port} }}")?;
         }
     }
     Ok(())
+}
+
+/// Where an app gets the libs, as a comment line.
+fn libs_comment(libs_from: &LibsFrom, changed: bool) -> String {
+    match libs_from {
+        LibsFrom::Dist(how) => format!("It gets the libs from {TARGET}: {how}."),
+        LibsFrom::Source(how) if changed => format!(
+            "It got the libs from their source ({how}); init's changes make it take them from {TARGET}, so only a build that passed reaches it."
+        ),
+        LibsFrom::Source(how) => format!(
+            "It gets the libs from their source ({how}): it compiles them itself, and devloop's build neither gates nor feeds it."
+        ),
+    }
 }
 
 /// A TOML array of strings.

@@ -1,19 +1,33 @@
 //! What `devloop init` tells the user: what it found, what it wrote, and the
 //! project.json changes that keep nx builds out of the promote target.
 
+use super::apps::LibsFrom;
 use super::detect::{Kind, Project, Workspace};
 use super::plan::{CONFIGURATION, OUTPUT, Plan, TARGET};
 use std::fmt::Write;
 use std::path::Path;
 
-pub fn report(ws: &Workspace, plan: &Plan, file: &Path) -> String {
+/// What became of the JSON edits: each file's diff, and the files left alone.
+pub struct Changes {
+    pub applied: bool,
+    pub diffs: Vec<String>,
+    pub refused: Vec<String>,
+}
+
+pub fn report(ws: &Workspace, plan: &Plan, file: &Path, changes: &Changes) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
-    let _ = write_all(ws, plan, file, &mut out);
+    let _ = write_all(ws, plan, file, changes, &mut out);
     out
 }
 
-fn write_all(ws: &Workspace, plan: &Plan, file: &Path, out: &mut String) -> std::fmt::Result {
+fn write_all(
+    ws: &Workspace,
+    plan: &Plan,
+    file: &Path,
+    changes: &Changes,
+    out: &mut String,
+) -> std::fmt::Result {
     let kind = ws.description();
     writeln!(
         out,
@@ -34,7 +48,10 @@ fn write_all(ws: &Workspace, plan: &Plan, file: &Path, out: &mut String) -> std:
             Kind::App => "app",
         };
         let (name, dir) = (&project.name, project.dir.display().to_string());
-        let what = what(project);
+        let what = match plan.processes.iter().find(|p| p.project == project.name) {
+            Some(process) if process.libs_from.is_some() => format!("runs {}", process.command),
+            _ => what(project),
+        };
         writeln!(
             out,
             "  {kind}  {name:name_width$}  {dir:dir_width$}  {what}"
@@ -60,8 +77,33 @@ fn write_all(ws: &Workspace, plan: &Plan, file: &Path, out: &mut String) -> std:
             .map(|c| format!(" (in {c})"))
             .unwrap_or_default();
         writeln!(out, "  process  {}: {}{cwd}", process.name, process.command)?;
-        if let Some(why) = process.restart {
+        if let Some(why) = &process.restart {
             writeln!(out, "           on_promote = \"restart\": {why}")?;
+        }
+    }
+    let sources: Vec<_> = plan
+        .processes
+        .iter()
+        .filter_map(|p| Some((&p.name, p.libs_from.as_ref()?, p.as_it_was.is_some())))
+        .collect();
+    if !sources.is_empty() {
+        writeln!(out, "where each app gets the libs:")?;
+    }
+    for (name, libs_from, changed) in sources {
+        match libs_from {
+            LibsFrom::Dist(how) => writeln!(out, "  {name}: from {TARGET} ({how})")?,
+            LibsFrom::Source(how) => {
+                writeln!(
+                    out,
+                    "  {name}: from their SOURCE ({how}): it compiles them itself, so devloop's build neither gates nor feeds it; a lib edit that fails the build still reaches it"
+                )?;
+                if changed {
+                    writeln!(
+                        out,
+                        "    the changes below make it take them from {TARGET} (only a build that passed reaches it); watch.toml also shows how to supervise it as it is"
+                    )?;
+                }
+            }
         }
     }
     for note in &plan.notes {
@@ -70,7 +112,7 @@ fn write_all(ws: &Workspace, plan: &Plan, file: &Path, out: &mut String) -> std:
     if !plan.changes.is_empty() {
         writeln!(
             out,
-            "\n{} nx lib(s) build into {TARGET}, which the apps import. Why that must change: nx's @nx/js:tsc and esbuild executors delete outputPath before building (clean/deleteOutputPath default to true) and nx cache restores delete outputs too, so the build must write under build.output ({OUTPUT}) and devloop promotes it into {TARGET} atomically.",
+            "\n{} nx lib(s) build into {TARGET}, where the apps that use it import them from. Why that must change: nx's @nx/js:tsc and esbuild executors delete outputPath before building (clean/deleteOutputPath default to true) and nx cache restores delete outputs too, so the build must write under build.output ({OUTPUT}) and devloop promotes it into {TARGET} atomically.",
             plan.changes.len()
         )?;
         writeln!(
@@ -78,28 +120,23 @@ fn write_all(ws: &Workspace, plan: &Plan, file: &Path, out: &mut String) -> std:
             "Until a lib has the `{CONFIGURATION}` configuration, nx ignores --configuration={CONFIGURATION} for it and still builds into {TARGET}."
         )?;
     }
-    for change in &plan.changes {
-        writeln!(
-            out,
-            "\n{}: lib {} ({}, outputPath {}); add to targets.build:",
-            change.project_file.display(),
-            change.lib,
-            change.executor,
-            change.from
-        )?;
-        writeln!(out, "      \"configurations\": {{")?;
-        writeln!(
-            out,
-            "        \"{CONFIGURATION}\": {{ \"outputPath\": \"{}\" }}",
-            change.to
-        )?;
-        writeln!(out, "      }}")?;
+    if !changes.diffs.is_empty() {
+        match changes.applied {
+            true => writeln!(out, "\nchanged (devloop init --apply):")?,
+            false => writeln!(
+                out,
+                "\nchanges the setup needs (`devloop init --apply` makes them; or make them by hand):"
+            )?,
+        }
     }
-    if !plan.changes.is_empty() {
-        writeln!(
-            out,
-            "\n(where targets.build already has \"configurations\", add the \"{CONFIGURATION}\" entry to them)"
-        )?;
+    for diff in &changes.diffs {
+        write!(out, "{diff}")?;
+    }
+    for refused in &changes.refused {
+        writeln!(out, "not changed: {refused}")?;
+    }
+    for by_hand in &plan.by_hand {
+        writeln!(out, "by hand: {by_hand}")?;
     }
     writeln!(out, "\nnext: `devloop check`, then `devloop`")
 }
