@@ -1,30 +1,22 @@
-//! nx's own serve targets under devloop (issue 19, DRAFT): the pinned nx 23
-//! workspace of `tests/fixtures/nx23-apps` (two `@nx/js:tsc` libs, an
-//! Express app on `@nx/esbuild` + `@nx/js:node`, a NestJS app on
-//! `@nx/webpack` + `@nx/js:node`, a Next.js app through `@nx/next/plugin`,
-//! each importing both libs from `dist/libs`), with the setup that
-//! docs/nx-serve.md found to work, applied by the test itself (until
-//! `devloop init --apply` writes it):
+//! nx's own serve targets under devloop (issue 19), set up by `devloop
+//! init --apply` and run with the watch.toml it writes, as a new user would:
+//! the pinned nx 23 workspace of `tests/fixtures/nx23-apps` (two
+//! `@nx/js:tsc` libs, an Express app on `@nx/esbuild` + `@nx/js:node`, a
+//! NestJS app on `@nx/webpack` + `@nx/js:node`, a Next.js app through
+//! `@nx/next/plugin`, each importing both libs from `dist/libs`), and the
+//! same workspace as nx generates it, with the apps on the libs' source
+//! (`tests/fixtures/nx23-apps-on-source`).
 //!
-//! - each `@nx/js:node` app gets a `serve-devloop` target: the same executor
-//!   on the app's development build, without `dependsOn` (no lib build into
-//!   dist/libs), without `continuous` (nx 23 makes a second `nx run` of a
-//!   running continuous task wait for the first, which deadlocks the proxy's
-//!   handover), without the inspector (9229, bound by both instances of a
-//!   handover and by both apps);
-//! - devloop restarts both on each promotion behind its proxy; Next.js
-//!   (tsconfig `paths` to dist/libs) sees each promotion by itself.
+//! Each app is polled on a fresh connection every 50 ms throughout.
+//! Checked: each app serves every edit, never before its promotion and
+//! never one edit late; no connection refused or reset; no "Cannot find
+//! module"; nothing but promotions changed `dist/libs` (the test watches it
+//! itself); a lib edit that fails the build reaches no app; nothing of the
+//! run is left after SIGTERM.
 //!
-//! Ten lib edits (alternately alpha and beta); each app is polled on a fresh
-//! connection every 50 ms throughout. Checked: each app serves every edit,
-//! never before its promotion and never one edit late; no connection
-//! refused or reset; no "Cannot find module"; nothing but promotions changed
-//! `dist/libs` (the test watches it itself); nothing of the run is left
-//! after SIGTERM.
-//!
-//! Heavy (a 700 MB npm install, about 70 s cold; then several minutes on 2
-//! cores), so it runs only with `NX_SERVE=1`; `NX_SERVE_EDITS=N` changes the
-//! number of edits. Skips (and passes) without node and npm.
+//! Heavy: a 700 MB npm install (about 70 s cold, once per machine), then
+//! minutes on 2 cores. `NX_SERVE_EDITS=N` changes the number of edits (10).
+//! Skips (and passes) without node and npm.
 
 mod common;
 #[path = "common/npm.rs"]
@@ -41,58 +33,129 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nx23-apps");
+const ON_SOURCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/nx23-apps-on-source/apps"
+);
 /// First build plus three servers' first compile, on 2 loaded cores.
 const START_WAIT: Duration = Duration::from_secs(300);
 /// A cold nx build (6-10 s here) and a restart of `nx run` (10-15 s).
 const EDIT_WAIT: Duration = Duration::from_secs(120);
+/// The two runs share the cores and Next.js's port: one at a time.
+static ALONE: Mutex<()> = Mutex::new(());
 
-/// One app of the fixture and how devloop runs it.
+/// One app of the fixture, on the port watch.toml gives it.
 struct App {
     name: &'static str,
     port: u16,
     path: &'static str,
 }
 
+/// A lib edit: a new value, or a type error that fails devloop's build.
+#[derive(Clone, Copy)]
+enum Step {
+    Good(u32),
+    TypeError,
+}
+
 #[test]
-fn nx_serve_apps_get_every_lib_edit_once_after_its_promotion() {
-    if std::env::var_os("NX_SERVE").is_none() {
-        eprintln!("SKIPPED nx_serve: set NX_SERVE=1 to run it (a 700 MB npm install, minutes)");
-        return;
-    }
-    let started = Instant::now();
-    let Some(node_modules) = npm::installed(Path::new(FIXTURE), "nx23-apps-cache", "nx") else {
+fn nx_apps_set_up_by_init_get_every_lib_edit_once_after_its_promotion() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(node_modules) = installed() else {
         return;
     };
+    let ws = workspace(&node_modules, false);
+    let said = devloop_in(&ws, &["init", "--apply"]);
+    assert!(
+        !said.contains("SOURCE"),
+        "every app is on dist/libs:\n{said}"
+    );
+    assert!(said.contains("changed (devloop init --apply)"), "{said}");
+    let checked = devloop_in(&ws, &["check"]);
+    assert!(!checked.contains("warning"), "{checked}");
+    let edits: u32 = std::env::var("NX_SERVE_EDITS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    let steps: Vec<Step> = (1..=edits).map(Step::Good).collect();
+    serve_and_edit(&ws, &steps);
+}
+
+#[test]
+fn nx_apps_on_the_libs_source_are_named_and_once_moved_a_failed_build_reaches_none() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(node_modules) = installed() else {
+        return;
+    };
+    let ws = workspace(&node_modules, true);
+    let said = devloop_in(&ws, &["init"]);
+    for app in ["api", "nest", "web"] {
+        assert!(
+            said.contains(&format!("  {app}: from their SOURCE (")),
+            "init names {app} as on the libs' source:\n{said}"
+        );
+    }
+    let said = devloop_in(&ws, &["init", "--apply"]);
+    assert!(said.contains("changed (devloop init --apply)"), "{said}");
+    let checked = devloop_in(&ws, &["check"]);
+    assert!(!checked.contains("from their source"), "{checked}");
+    serve_and_edit(&ws, &[Step::TypeError, Step::Good(1)]);
+}
+
+fn installed() -> Option<PathBuf> {
+    let started = Instant::now();
+    let node_modules = npm::installed(Path::new(FIXTURE), "nx23-apps-cache", "nx")?;
     eprintln!(
         "nx_serve: packages ready in {:.1?} at {}",
         started.elapsed(),
         node_modules.display()
     );
-    let edits: u32 = std::env::var("NX_SERVE_EDITS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10);
+    Some(node_modules)
+}
 
-    let apps = [
-        App {
-            name: "api",
-            port: free_port(),
-            path: "/api/libs",
-        },
-        App {
-            name: "nest",
-            port: free_port(),
-            path: "/api/libs",
-        },
-        App {
-            name: "web",
-            port: free_port(),
-            path: "/api/libs",
-        },
-    ];
-    let ws = workspace(&node_modules, &apps);
+/// `devloop ARGS` in the workspace; its stdout (exit 0 asserted).
+fn devloop_in(ws: &Workspace, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_devloop"))
+        .args(args)
+        .current_dir(ws.path())
+        .env("NX_NO_CLOUD", "true")
+        .output()
+        .expect("run devloop");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "devloop {args:?}: {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("nx_serve: devloop {}:\n{stdout}", args.join(" "));
+    stdout
+}
+
+/// The apps and their ports, from the watch.toml init wrote.
+fn apps_of(ws: &Workspace) -> Vec<App> {
+    let config: toml::Table = toml::from_str(&ws.read("watch.toml")).expect("watch.toml");
+    ["api", "nest", "web"]
+        .into_iter()
+        .map(|name| {
+            let port = config["process"][name]["port"]
+                .as_integer()
+                .unwrap_or_else(|| panic!("{name} has no port in watch.toml"));
+            App {
+                name,
+                port: u16::try_from(port).unwrap(),
+                path: "/api/libs",
+            }
+        })
+        .collect()
+}
+
+/// Runs devloop with the workspace's watch.toml, makes the lib edits, and
+/// checks what every app served.
+fn serve_and_edit(ws: &Workspace, steps: &[Step]) {
+    let started = Instant::now();
+    let apps = apps_of(ws);
     let root = ws.path().to_path_buf();
-
     let mut command = Command::new(env!("CARGO_BIN_EXE_devloop"));
     command
         .args(["--headless", "--json", "-c"])
@@ -103,7 +166,7 @@ fn nx_serve_apps_get_every_lib_edit_once_after_its_promotion() {
             ("NX_INTERACTIVE", "false"),
             ("NEXT_TELEMETRY_DISABLED", "1"),
         ]);
-    let mut devloop = Devloop::spawn(command, &ws);
+    let mut devloop = Devloop::spawn(command, ws);
 
     let stop = Arc::new(AtomicBool::new(false));
     let pollers: Vec<Arc<Mutex<Polled>>> = apps
@@ -142,10 +205,24 @@ fn nx_serve_apps_get_every_lib_edit_once_after_its_promotion() {
     let foreign_at_start = foreign.lock().unwrap().len();
 
     let mut rows = Vec::new();
-    for n in 1..=edits {
+    let mut served_values = vec![expected(0)];
+    for step in steps {
+        let n = match *step {
+            Step::TypeError => {
+                break_alpha(&root);
+                let failed = devloop.wait_for_within(EDIT_WAIT, "the failed build", |e| {
+                    e["event"] == "build_finished" && e["status"] != "skipped"
+                });
+                assert_eq!(failed["status"], "failed", "{failed}");
+                eprintln!("nx_serve: the type error failed the build: {failed}");
+                continue;
+            }
+            Step::Good(n) => n,
+        };
         let saved = Instant::now();
         apply_edit(&root, n);
         let want = expected(n);
+        served_values.push(want.clone());
         devloop.wait_for_within(EDIT_WAIT, &format!("edit {n}'s promotion"), |e| {
             e["event"] == "promoted"
         });
@@ -230,9 +307,8 @@ fn nx_serve_apps_get_every_lib_edit_once_after_its_promotion() {
         assert_eq!(p.failed, 0, "{}: failed answers: {:?}", app.name, p.samples);
         // Every edit's value, each once, in order: never one edit late.
         let values: Vec<&str> = p.changes.iter().map(|(_, b)| b.as_str()).collect();
-        let wanted: Vec<String> = (0..=edits).map(expected).collect();
         assert_eq!(
-            values, wanted,
+            values, served_values,
             "{}: the values it served, in order",
             app.name
         );
@@ -279,6 +355,41 @@ fn nx_serve_apps_get_every_lib_edit_once_after_its_promotion() {
     eprintln!("nx_serve: total {:.1?}", started.elapsed());
 }
 
+/// A type error in alpha: devloop's build fails, and the apps must never
+/// serve it (an app on the libs' source would: `alpha=typo7`).
+fn break_alpha(root: &Path) {
+    std::fs::write(
+        root.join("libs/alpha/src/value.ts"),
+        "// tests/nx_serve.rs rewrites this line.\nexport const ALPHA: number = \"typo\" + 7;\n",
+    )
+    .expect("edit the lib");
+}
+
+/// The workspace: the fixture (with its libs' and apps' package files; with
+/// the apps on the libs' source when `on_source`), inside the package cache
+/// so that Next.js's Turbopack, whose root is the folder of the nearest
+/// lockfile, finds node_modules within its root; `node_modules` linked for
+/// `npx` and nx. The apps' default ports are moved to free ones (init reads
+/// them from each main.ts); no watch.toml yet.
+fn workspace(node_modules: &Path, on_source: bool) -> Workspace {
+    let cache = node_modules.parent().expect("cache dir");
+    let ws = Workspace::new_in(cache, "");
+    std::fs::remove_file(ws.config()).unwrap();
+    copy_fixture(Path::new(FIXTURE), ws.path());
+    if on_source {
+        copy_fixture(Path::new(ON_SOURCE), &ws.path().join("apps"));
+    }
+    std::os::unix::fs::symlink(node_modules, ws.path().join("node_modules"))
+        .expect("link node_modules");
+    for (app, default) in [("api", "3333"), ("nest", "3000")] {
+        let main = format!("apps/{app}/src/main.ts");
+        let text = ws.read(&main);
+        assert!(text.contains(default), "{main} has no {default}");
+        ws.write(&main, &text.replace(default, &free_port().to_string()));
+    }
+    ws
+}
+
 /// The value every app serves after edit `n` (0: the fixture's).
 fn expected(n: u32) -> String {
     // Odd edits change alpha, even ones beta, to 100 + n.
@@ -301,89 +412,6 @@ fn apply_edit(root: &Path, n: u32) {
         ),
     )
     .expect("edit the lib");
-}
-
-/// The workspace: the fixture (with its libs' and apps' package files),
-/// inside the package cache so that Next.js's Turbopack, whose root is the
-/// folder of the nearest lockfile, finds node_modules within its root;
-/// `node_modules` linked for `npx` and nx. The setup of docs/nx-serve.md is
-/// applied to the project files, and watch.toml written.
-fn workspace(node_modules: &Path, apps: &[App]) -> Workspace {
-    let cache = node_modules.parent().expect("cache dir");
-    let ws = Workspace::new_in(cache, &config(apps));
-    copy_fixture(Path::new(FIXTURE), ws.path());
-    std::os::unix::fs::symlink(node_modules, ws.path().join("node_modules"))
-        .expect("link node_modules");
-    for (app, watch) in [("api", true), ("nest", false)] {
-        let file = ws.path().join(format!("apps/{app}/project.json"));
-        let mut project: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        project["targets"]["serve-devloop"] = serde_json::json!({
-            "executor": "@nx/js:node",
-            "options": {
-                "buildTarget": format!("{app}:build:development"),
-                "runBuildTargetDependencies": false,
-                "inspect": false,
-                "watch": watch,
-            }
-        });
-        std::fs::write(&file, serde_json::to_string_pretty(&project).unwrap()).unwrap();
-    }
-    ws
-}
-
-fn config(apps: &[App]) -> String {
-    let port = |name: &str| apps.iter().find(|a| a.name == name).unwrap().port;
-    format!(
-        r#"[watch]
-paths = ["libs"]
-include = ["**/*.{{ts,tsx,mts,cts,js,jsx,mjs,cjs,json}}"]
-debounce = "50ms"
-
-[build]
-command = "NX_DAEMON=false npx nx run-many --target=build --projects=alpha,beta --configuration=devloop"
-output = "tmp/libs-out"
-timeout = "5m"
-
-[promote]
-target = "dist/libs"
-require = ["alpha/src/index.js", "beta/src/index.js"]
-
-# Express on @nx/esbuild: the libs are external, required once through NX_MAPPINGS.
-[process.api]
-command = "npx nx run api:serve-devloop"
-after = ["build"]
-env = {{ NX_DAEMON = "false" }}
-on_promote = "restart"
-proxy = true
-port = {api}
-health = {{ http = "http://127.0.0.1:{api}/api", timeout = "2s" }}
-start_timeout = "3m"
-
-# NestJS on @nx/webpack (buildLibsFromSource: false): webpack bundles dist/libs.
-[process.nest]
-command = "npx nx run nest:serve-devloop"
-after = ["build"]
-env = {{ NX_DAEMON = "false" }}
-on_promote = "restart"
-proxy = true
-port = {nest}
-health = {{ http = "http://127.0.0.1:{nest}/api", timeout = "2s" }}
-start_timeout = "3m"
-
-# Next.js (Turbopack) through @nx/next/plugin: tsconfig paths to dist/libs.
-[process.web]
-command = "npx nx dev web"
-after = ["build"]
-env = {{ PORT = "{web}", NX_DAEMON = "false" }}
-port = {web}
-health = {{ http = "http://127.0.0.1:{web}/api/libs", timeout = "60s" }}
-start_timeout = "5m"
-"#,
-        api = port("api"),
-        nest = port("nest"),
-        web = port("web"),
-    )
 }
 
 /// Copies the fixture without its lockfile (whose folder Turbopack would

@@ -119,7 +119,11 @@ pub fn setups(ws: &Workspace, libs: &[LibImport]) -> Vec<AppSetup> {
             if matches!(setup.runner, Runner::Next { .. } | Runner::Vite) {
                 // nx's default for web apps; the next free one for a second.
                 let mut port = setup.port.unwrap_or(4200);
-                while taken_ports.contains(&port) {
+                // Another app's, or held on this machine now (a server
+                // already running): the next one.
+                while taken_ports.contains(&port)
+                    || std::net::TcpListener::bind(("127.0.0.1", port)).is_err()
+                {
                     port += 1;
                 }
                 setup.port = Some(port);
