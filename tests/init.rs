@@ -512,6 +512,14 @@ fn nx_apps_are_run_so_that_each_gets_the_libs_from_the_promote_target() {
         web.get("on_promote").is_none(),
         "Next.js sees promotions by itself"
     );
+    // beta imports alpha: `run-many --watch` would never start it (its
+    // ^build waits for alpha's endless watch), so it starts once alpha wrote.
+    assert!(
+        stdout.contains(
+            "npx nx run alpha:build:devloop --watch --excludeTaskDependencies & until [ -f tmp/libs-out/alpha/package.json ]; do sleep 0.2; done; npx nx run beta:build:devloop --watch --excludeTaskDependencies & wait"
+        ),
+        "{stdout}"
+    );
     // Only the serve targets are missing: shown, not made.
     assert!(stdout.contains("+    \"serve-devloop\": {"), "{stdout}");
     assert!(
@@ -614,4 +622,22 @@ fn apps_on_the_libs_source_are_named_and_apply_moves_them_to_the_target() {
     assert!(text(&out.stdout).contains("  web: from their SOURCE"));
     let check = workspace.run(&["check"]);
     assert!(!text(&check.stdout).contains("gets the libs from their source"));
+}
+
+#[test]
+fn independent_nx_libs_watch_together_with_room_for_each() {
+    let workspace = workspace();
+    workspace.write("nx.json", "{}");
+    for lib in ["a", "b", "c", "d"] {
+        nx_lib(&workspace, lib);
+    }
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 0);
+    // nx runs 3 tasks at a time: a fourth watch would never start.
+    assert!(
+        text(&out.stdout)
+            .contains("--projects=a,b,c,d --configuration=devloop --watch --parallel=4"),
+        "{}",
+        text(&out.stdout)
+    );
 }

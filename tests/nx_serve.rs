@@ -102,6 +102,45 @@ fn nx_apps_on_the_libs_source_are_named_and_once_moved_a_failed_build_reaches_no
     serve_and_edit(&ws, &[Step::TypeError, Step::Good(1)]);
 }
 
+#[test]
+fn nx_apps_set_up_by_init_get_every_lib_edit_from_the_warm_build_it_offers() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(node_modules) = installed() else {
+        return;
+    };
+    let ws = workspace(&node_modules, false);
+    devloop_in(&ws, &["init", "--apply"]);
+    // Taking the offer as the comment says: its lines over the cold command.
+    let file = ws.read("watch.toml");
+    let taken: Vec<&str> = file
+        .lines()
+        .filter(|l| !l.starts_with("command = \"npx nx run-many"))
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest)
+                if rest.starts_with("command = \"npx nx run ")
+                    || rest.starts_with("persistent")
+                    || rest.starts_with("timeout") =>
+            {
+                rest
+            }
+            _ => l,
+        })
+        .collect();
+    ws.write("watch.toml", &taken.join("\n"));
+    let checked = devloop_in(&ws, &["check"]);
+    assert!(
+        checked.contains("preset  nx @nx/js:tsc --watch"),
+        "{checked}"
+    );
+    assert!(!checked.contains("warning"), "{checked}");
+    let edits: u32 = std::env::var("NX_SERVE_EDITS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    let steps: Vec<Step> = (1..=edits).map(Step::Good).collect();
+    serve_and_edit(&ws, &steps);
+}
+
 fn installed() -> Option<PathBuf> {
     let started = Instant::now();
     let node_modules = npm::installed(Path::new(FIXTURE), "nx23-apps-cache", "nx")?;
@@ -352,7 +391,16 @@ fn serve_and_edit(ws: &Workspace, steps: &[Step]) {
             app.port
         );
     }
-    eprintln!("nx_serve: total {:.1?}", started.elapsed());
+    let promotions = devloop
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "promoted")
+        .count();
+    eprintln!(
+        "nx_serve: {promotions} promotions for {} steps; total {:.1?}",
+        steps.len(),
+        started.elapsed()
+    );
 }
 
 /// A type error in alpha: devloop's build fails, and the apps must never

@@ -11,6 +11,7 @@ mod edits;
 mod json;
 mod jsonedit;
 mod nx;
+mod nx_warm;
 mod packages;
 mod plan;
 mod render;

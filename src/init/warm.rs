@@ -20,7 +20,8 @@ pub fn command(
         .collect();
     let all_tsc = !executors.is_empty() && executors.iter().all(|e| e.ends_with(":tsc"));
     if ws.nx && all_tsc && cold.contains(" run-many ") {
-        return Some(format!("{cold} --watch"));
+        let imports = super::apps::lib_imports(ws);
+        return Some(super::nx_warm::command(ws, libs, cold, &imports));
     }
     if let Some(script) = &ws.root_build
         && cold == ws.pm.run("build")
