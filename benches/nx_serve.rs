@@ -20,7 +20,7 @@ mod npm;
 mod nx23;
 
 use common::{Workspace, wait_until};
-use nx23::{App, Polled, apply_edit, break_alpha, expected, installed, poll, workspace};
+use nx23::{App, Polled, apply_edit, break_lib, expected, installed, poll, workspace};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,7 +78,7 @@ fn main() {
         all.push((setup, run(&node_modules, setup, edits)));
     }
     println!(
-        "\nsave -> served, {edits} lib edits then a type error and its fix, per app (nx 23.2.1, Next.js 16, debug devloop)"
+        "\nsave -> served, {edits} lib edits then a type error and its fix, per app (nx 23.2.1, Next.js 16, release devloop)"
     );
     println!(
         "{:<36} {:<5} {:>9} {:>9} {:>10} {:>8} {:>6} {:>7} {:>11}",
@@ -148,8 +148,15 @@ fn run(node_modules: &std::path::Path, setup: Setup, edits: u32) -> Vec<Row> {
             .iter()
             .all(|p| p.lock().unwrap().last.as_deref() == Some(want))
     };
-    // nx alone serves the first values too; web may never (see docs/nx-serve.md).
-    let started = wait_until(START_WAIT, || serving(&expected(0)));
+    // Every app up (answering, even with an error), then serving the first
+    // values; nx alone's web never does (docs/nx-serve.md).
+    wait_until(START_WAIT, || {
+        pollers.iter().all(|p| {
+            let p = p.lock().unwrap();
+            p.answered > 0
+        })
+    });
+    let started = wait_until(EDIT_WAIT, || serving(&expected(0)));
     eprintln!("nx_serve bench:   all apps serving the first values: {started}");
     for p in &pollers {
         let mut p = p.lock().unwrap();
@@ -162,12 +169,12 @@ fn run(node_modules: &std::path::Path, setup: Setup, edits: u32) -> Vec<Row> {
         wait_until(EDIT_WAIT, || serving(&expected(n)));
         saved_at.push((n, saved));
     }
-    break_alpha(ws.path());
+    let fix = edits + 1;
+    break_lib(ws.path(), fix);
     let bad_seen = |p: &Polled| p.changes.iter().any(|(_, v)| v.contains("typo"));
     wait_until(BAD_WAIT, || {
         pollers.iter().any(|p| bad_seen(&p.lock().unwrap()))
     });
-    let fix = edits + 1;
     let saved = Instant::now();
     apply_edit(ws.path(), fix);
     wait_until(EDIT_WAIT, || serving(&expected(fix)));

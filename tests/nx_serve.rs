@@ -43,7 +43,8 @@ static ALONE: Mutex<()> = Mutex::new(());
 #[derive(Clone, Copy)]
 enum Step {
     Good(u32),
-    TypeError,
+    /// A type error in the lib that edit N rewrites.
+    TypeError(u32),
 }
 
 #[test]
@@ -87,7 +88,7 @@ fn nx_apps_on_the_libs_source_are_named_and_once_moved_a_failed_build_reaches_no
     assert!(said.contains("changed (devloop init --apply)"), "{said}");
     let checked = devloop_in(&ws, &["check"]);
     assert!(!checked.contains("from their source"), "{checked}");
-    serve_and_edit(&ws, &[Step::TypeError, Step::Good(1)]);
+    serve_and_edit(&ws, &[Step::TypeError(1), Step::Good(1)]);
 }
 
 #[test]
@@ -187,8 +188,8 @@ fn serve_and_edit(ws: &Workspace, steps: &[Step]) {
     let mut served_values = vec![expected(0)];
     for step in steps {
         let n = match *step {
-            Step::TypeError => {
-                break_alpha(&root);
+            Step::TypeError(n) => {
+                break_lib(&root, n);
                 let failed = devloop.wait_for_within(EDIT_WAIT, "the failed build", |e| {
                     e["event"] == "build_finished" && e["status"] != "skipped"
                 });

@@ -74,14 +74,24 @@ pub fn apps_of(ws: &Workspace) -> Vec<App> {
         .collect()
 }
 
-/// A type error in alpha: devloop's build fails, and the apps must never
-/// serve it (an app on the libs' source would: `alpha=typo7`).
-pub fn break_alpha(root: &Path) {
+/// A type error in the lib that edit `n` rewrites (alpha for odd `n`, beta
+/// for even): devloop's build fails, and the apps must never serve it (an
+/// app on the libs' source would: `alpha=typo7`). Edit `n` fixes it.
+pub fn break_lib(root: &Path, n: u32) {
+    let (lib, constant) = lib_of(n);
     std::fs::write(
-        root.join("libs/alpha/src/value.ts"),
-        "// tests/nx_serve.rs rewrites this line.\nexport const ALPHA: number = \"typo\" + 7;\n",
+        root.join(format!("libs/{lib}/src/value.ts")),
+        format!("// tests/nx_serve.rs rewrites this line.\nexport const {constant}: number = \"typo\" + 7;\n"),
     )
     .expect("edit the lib");
+}
+
+fn lib_of(n: u32) -> (&'static str, &'static str) {
+    if n % 2 == 1 {
+        ("alpha", "ALPHA")
+    } else {
+        ("beta", "BETA")
+    }
 }
 
 /// The workspace: the fixture (with its libs' and apps' package files; with
@@ -118,11 +128,7 @@ pub fn expected(n: u32) -> String {
 }
 
 pub fn apply_edit(root: &Path, n: u32) {
-    let (lib, constant) = if n % 2 == 1 {
-        ("alpha", "ALPHA")
-    } else {
-        ("beta", "BETA")
-    };
+    let (lib, constant) = lib_of(n);
     std::fs::write(
         root.join(format!("libs/{lib}/src/value.ts")),
         format!(
