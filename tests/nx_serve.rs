@@ -62,6 +62,23 @@ fn nx_apps_set_up_by_init_get_every_lib_edit_once_after_its_promotion() {
     assert!(said.contains("changed (devloop init --apply)"), "{said}");
     let checked = devloop_in(&ws, &["check"]);
     assert!(!checked.contains("warning"), "{checked}");
+    // nx's own `serve` (dependsOn build, then ^build) would build the libs
+    // into dist/libs at every start: check names it, with the remedy.
+    let config = ws.read("watch.toml");
+    ws.write(
+        "watch.toml",
+        &config.replace("npx nx run api:serve-devloop", "npx nx serve api"),
+    );
+    let checked = devloop_in(&ws, &["check"]);
+    for lib in ["alpha", "beta"] {
+        assert!(
+            checked.contains(&format!(
+                "nx runs {lib}:build first, which writes dist/libs/{lib} inside the promote target"
+            )),
+            "{checked}"
+        );
+    }
+    ws.write("watch.toml", &config);
     let edits: u32 = std::env::var("NX_SERVE_EDITS")
         .ok()
         .and_then(|n| n.parse().ok())
