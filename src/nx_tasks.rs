@@ -161,7 +161,12 @@ pub struct Writer {
 /// (relative to `root`). Runs nx, which takes seconds.
 pub fn writers_into(run: &NxRun, root: &Path, target: &Path) -> Result<Vec<Writer>, GraphError> {
     let graph = task_graph(run, root)?;
-    let mut found = outputs_into(&graph, &run.task(), target, false);
+    // With --excludeTaskDependencies nx runs the task alone, although its
+    // --graph=stdout still lists the dependencies (nx 23.2.1).
+    let mut found = match run.alone {
+        true => Vec::new(),
+        false => outputs_into(&graph, &run.task(), target, false),
+    };
     // @nx/js:node builds its buildTarget's dependencies itself when told to.
     let options = target_options(&graph, run);
     let runs_them = options

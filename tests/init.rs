@@ -641,3 +641,61 @@ fn independent_nx_libs_watch_together_with_room_for_each() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn an_esbuild_app_runs_its_bundle_beside_its_build_in_watch_mode_once_nx_is_installed() {
+    let workspace = nx23(false);
+    // @nx/js's loader, where npm installs it: init finds it on disk.
+    let loader = "node_modules/@nx/js/dist/src/executors/node/node-with-require-overrides.js";
+    workspace.write(loader, "// @nx/js's require override\n");
+    let out = init(&workspace, &[]);
+    assert_exit(&out, 0);
+    let config = written(&workspace);
+    let build = &config["process"]["api-build"];
+    assert_eq!(
+        build["command"].as_str(),
+        Some(
+            "npx nx run api:build:development --watch --excludeTaskDependencies --deleteOutputPath=false"
+        )
+    );
+    assert_eq!(
+        build["health"]["exec"].as_str(),
+        Some("test -f dist/apps/api/main.js")
+    );
+    assert!(build.get("on_promote").is_none());
+    let api = &config["process"]["api"];
+    let command = api["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(r#"NX_MAPPINGS="{\"@nx23/alpha\":\"$PWD/dist/libs/alpha\",\"@nx23/beta\":\"$PWD/dist/libs/beta\"}" exec node --watch-path=dist/apps/api "#),
+        "{command}"
+    );
+    assert!(command.ends_with(loader), "{command}");
+    assert_eq!(
+        api["env"]["NX_FILE_TO_RUN"].as_str(),
+        Some("dist/apps/api/main.js")
+    );
+    assert_eq!(api["after"], toml::Value::from(vec!["api-build"]));
+    assert_eq!(api["on_promote"].as_str(), Some("restart"));
+    assert_eq!(api["proxy"].as_bool(), Some(true));
+    // The webpack app keeps nx's serve target; only it gets serve-devloop.
+    assert_eq!(
+        config["process"]["nest"]["command"].as_str(),
+        Some("npx nx run nest:serve-devloop")
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("--- apps/nest/project.json"), "{stdout}");
+    assert!(!stdout.contains("--- apps/api/project.json"), "{stdout}");
+    // What the sh of `command` makes of NX_MAPPINGS: JSON, with the root.
+    let echoed = Command::new("sh")
+        .arg("-c")
+        .arg(command.replace("exec node", "exec printenv NX_MAPPINGS #"))
+        .current_dir(workspace.path())
+        .output()
+        .unwrap();
+    let mappings: serde_json::Value =
+        serde_json::from_slice(&echoed.stdout).expect("NX_MAPPINGS is JSON");
+    assert_eq!(
+        mappings["@nx23/beta"].as_str().map(Path::new),
+        Some(workspace.path().join("dist/libs/beta").as_path())
+    );
+}

@@ -67,7 +67,7 @@ fn nx_apps_set_up_by_init_get_every_lib_edit_once_after_its_promotion() {
     let config = ws.read("watch.toml");
     ws.write(
         "watch.toml",
-        &config.replace("npx nx run api:serve-devloop", "npx nx serve api"),
+        &format!("{config}\n[process.nx-serve]\ncommand = \"npx nx serve api\"\n"),
     );
     let checked = devloop_in(&ws, &["check"]);
     for lib in ["alpha", "beta"] {

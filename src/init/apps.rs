@@ -31,7 +31,31 @@ pub enum Runner {
     Next { target: String },
     /// Vite, through nx's `serve` target.
     Vite,
+    /// The app's esbuild bundle run directly, as `@nx/js:node` runs it (its
+    /// require override maps the libs to the promote target), beside its
+    /// build in watch mode: a restart takes node's start, not `nx run`'s.
+    Built(Built),
 }
+
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The build task, `app:build:development`.
+    pub build_target: String,
+    /// The bundle, workspace-relative (`dist/apps/api/main.js`).
+    pub bundle: String,
+    /// Its folder, which node watches for the app's own rebuilds.
+    pub bundle_dir: String,
+    /// `@nx/js`'s require override, workspace-relative.
+    pub loader: String,
+    /// Each lib's import path and folder in the promote target.
+    pub mappings: Vec<(String, String)>,
+}
+
+/// Where `@nx/js` keeps the loader `@nx/js:node` forks (nx 23, then older).
+const LOADERS: &[&str] = &[
+    "node_modules/@nx/js/dist/src/executors/node/node-with-require-overrides.js",
+    "node_modules/@nx/js/src/executors/node/node-with-require-overrides.js",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LibsFrom {
@@ -363,6 +387,46 @@ fn node_setup(
     let port = main
         .and_then(|m| std::fs::read_to_string(ws.root.join(m)).ok())
         .and_then(|text| number_after(&text, "process.env.PORT"));
+    let loader = LOADERS.iter().find(|l| ws.root.join(l).is_file());
+    let output_path = option("outputPath")
+        .and_then(Value::as_str)
+        .map(|p| super::nx::resolve(p, &app.dir));
+    // esbuild leaves the libs external: node loads them from the target at
+    // each start. (webpack bundles them, so its bundle must be rebuilt.)
+    let built = match (&bundler, loader, output_path, main) {
+        (Bundler::Esbuild, Some(loader), Some(out), Some(main)) => {
+            let file = option("outputFileName")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| {
+                    let stem = Path::new(main).file_stem()?.to_string_lossy().into_owned();
+                    Some(format!("{stem}.js"))
+                });
+            file.map(|file| Built {
+                build_target: build_target.clone(),
+                bundle: format!("{out}/{file}"),
+                bundle_dir: out,
+                loader: loader.to_string(),
+                mappings: libs
+                    .iter()
+                    .map(|l| (l.import.clone(), l.output.clone()))
+                    .collect(),
+            })
+        }
+        _ => None,
+    };
+    if let Some(built) = built {
+        // The serve target is not used: no `serve-devloop` for it.
+        edits.retain(|e| e.key != SERVE_TARGET);
+        return Some(AppSetup {
+            name: app.name.clone(),
+            runner: Runner::Built(built),
+            libs_from,
+            port,
+            edits,
+            by_hand,
+        });
+    }
     Some(AppSetup {
         name: app.name.clone(),
         runner: Runner::Node {

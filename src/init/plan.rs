@@ -58,6 +58,10 @@ pub struct ProcessPlan {
     pub libs_from: Option<LibsFrom>,
     /// The command that supervises the app as it was, on the libs' source.
     pub as_it_was: Option<String>,
+    /// What it starts after: the build, or another process.
+    pub after: Vec<String>,
+    /// A build in watch mode, not a server: no advice about promotions.
+    pub builds: bool,
 }
 
 /// A build target to give a `devloop` configuration.
@@ -260,7 +264,13 @@ fn processes(ws: &Workspace, setups: &[AppSetup]) -> Vec<ProcessPlan> {
         if let Some(setup) = setups.iter().find(|s| s.name == app.name) {
             let name = unique(process_name(app), &taken);
             taken.push(name.clone());
-            out.push(from_setup(ws, name, setup));
+            if let Runner::Built(built) = &setup.runner {
+                let build_name = unique(format!("{name}-build"), &taken);
+                taken.push(build_name.clone());
+                out.extend(built_processes(ws, name, build_name, setup, built));
+            } else {
+                out.push(from_setup(ws, name, setup));
+            }
             continue;
         }
         let restart = app
@@ -302,6 +312,8 @@ fn processes(ws: &Workspace, setups: &[AppSetup]) -> Vec<ProcessPlan> {
             health: None,
             libs_from: None,
             as_it_was: None,
+            after: vec!["build".into()],
+            builds: false,
         });
     }
     out
@@ -325,6 +337,8 @@ fn from_setup(ws: &Workspace, name: String, setup: &AppSetup) -> ProcessPlan {
         health: None,
         libs_from: Some(setup.libs_from.clone()),
         as_it_was: None,
+        after: vec!["build".into()],
+        builds: false,
     };
     match &setup.runner {
         Runner::Node {
@@ -361,6 +375,7 @@ fn from_setup(ws: &Workspace, name: String, setup: &AppSetup) -> ProcessPlan {
                 plan.env.push(("PORT".into(), port.to_string()));
             }
         }
+        Runner::Built(_) => {}
         Runner::Vite => {
             plan.command = format!("{nx} serve {app}");
             plan.why = "Vite through nx's `serve` target; it sees each promotion by itself.".into();
@@ -422,4 +437,75 @@ fn join(dir: &str, rest: &str) -> String {
     } else {
         format!("{dir}/{rest}")
     }
+}
+
+/// An esbuild-built `@nx/js:node` app as two processes: its build in watch
+/// mode, and its bundle run as `@nx/js:node` runs it, restarted by devloop
+/// on each promotion (the new instance first, behind the proxy) and by
+/// node's `--watch-path` when the build rewrites the bundle.
+fn built_processes(
+    ws: &Workspace,
+    name: String,
+    build_name: String,
+    setup: &AppSetup,
+    built: &apps::Built,
+) -> Vec<ProcessPlan> {
+    let nx = ws.pm.nx();
+    let on_source = matches!(setup.libs_from, LibsFrom::Source(_));
+    let build = ProcessPlan {
+        name: build_name.clone(),
+        project: format!("{} (build)", setup.name),
+        command: format!(
+            "{nx} run {} --watch --excludeTaskDependencies --deleteOutputPath=false",
+            built.build_target
+        ),
+        cwd: None,
+        port: None,
+        why: format!(
+            "{}'s own build in watch mode: an edit of the app rebuilds {} (the libs stay external: devloop builds them; the bundle is rewritten in place, never deleted, so that the app can always start).",
+            setup.name, built.bundle
+        ),
+        restart: None,
+        env: vec![("NX_DAEMON".into(), "false".into())],
+        proxy: false,
+        health: Some(format!(
+            "{{ exec = {} }}",
+            super::render::quote(&format!("test -f {}", built.bundle))
+        )),
+        libs_from: None,
+        as_it_was: None,
+        after: vec!["build".into()],
+        builds: true,
+    };
+    let mappings: Vec<String> = built
+        .mappings
+        .iter()
+        .map(|(import, output)| format!("\\\"{import}\\\":\\\"$PWD/{output}\\\""))
+        .collect();
+    let command = format!(
+        "NX_MAPPINGS=\"{{{}}}\" exec node --watch-path={} {}",
+        mappings.join(","),
+        built.bundle_dir,
+        built.loader
+    );
+    let app = ProcessPlan {
+        name,
+        project: setup.name.clone(),
+        command,
+        cwd: None,
+        port: setup.port,
+        why: format!(
+            "{} run as @nx/js:node runs it (nx's require override maps each lib to {TARGET}), without `nx run`: a restart takes node's start.",
+            built.bundle
+        ),
+        restart: Some("node loads the libs once, at start".into()),
+        env: vec![("NX_FILE_TO_RUN".into(), built.bundle.clone())],
+        proxy: setup.port.is_some(),
+        health: None,
+        libs_from: Some(setup.libs_from.clone()),
+        as_it_was: on_source.then(|| format!("{nx} serve {}", setup.name)),
+        after: vec![build_name],
+        builds: false,
+    };
+    vec![build, app]
 }

@@ -111,7 +111,7 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
             )?;
         }
         writeln!(out, "[process.{}]", process.name)?;
-        writeln!(out, "command = {}", quote(&process.command))?;
+        writeln!(out, "command = {}", literal_or_quoted(&process.command))?;
         if let Some(cwd) = &process.cwd {
             writeln!(out, "cwd = {}", quote(cwd))?;
         }
@@ -123,9 +123,11 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
                 .collect();
             writeln!(out, "env = {{ {} }}", pairs.join(", "))?;
         }
-        let why_after = format!("Start once the first build is promoted, so {TARGET} exists.");
-        write!(out, "{}", explain(&why_after))?;
-        writeln!(out, "after = [\"build\"]")?;
+        if process.after == ["build"] {
+            let why_after = format!("Start once the first build is promoted, so {TARGET} exists.");
+            write!(out, "{}", explain(&why_after))?;
+        }
+        writeln!(out, "after = {}", list(&process.after))?;
         write!(
             out,
             "{}",
@@ -135,7 +137,7 @@ fn write_all(ws: &Workspace, plan: &Plan, out: &mut String) -> std::fmt::Result 
         if let Some(why) = &process.restart {
             writeln!(out, "# Restarted on each promotion: {why}.")?;
             writeln!(out, "on_promote = \"restart\"")?;
-        } else if process.libs_from.is_none() {
+        } else if process.libs_from.is_none() && !process.builds {
             let why_restart =
                 format!("Uncomment if the server does not pick up a new {TARGET} by itself:");
             write!(out, "{}", explain(&why_restart))?;
@@ -206,6 +208,17 @@ fn list(items: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
+/// A TOML literal string ('...', no escapes) for text with quotes or
+/// backslashes that it can hold, else a basic string.
+fn literal_or_quoted(text: &str) -> String {
+    let plain = !text.contains(['"', '\\']);
+    let fits = !text.contains('\'') && !text.chars().any(char::is_control);
+    match (plain, fits) {
+        (false, true) => format!("'{text}'"),
+        _ => quote(text),
+    }
+}
+
 /// A TOML basic string: quotes, backslashes and control characters escaped.
 pub fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -230,6 +243,20 @@ pub fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::quote;
+
+    #[test]
+    fn commands_with_quotes_are_literal_strings() {
+        for text in [
+            r#"A="{\"a\":\"$PWD\"}" exec node x.js"#,
+            "plain",
+            "it's \"x\"",
+        ] {
+            let doc = format!("v = {}", super::literal_or_quoted(text));
+            let value: toml::Table = toml::from_str(&doc).unwrap();
+            assert_eq!(value["v"].as_str(), Some(text), "{doc}");
+        }
+        assert!(super::literal_or_quoted(r#"a "b""#).starts_with('\''));
+    }
 
     #[test]
     fn strings_are_valid_toml() {
