@@ -20,7 +20,9 @@ mod npm;
 mod nx23;
 
 use common::{Workspace, wait_until};
-use nx23::{App, Polled, apply_edit, break_lib, expected, installed, poll, workspace};
+use nx23::{
+    App, Polled, apply_edit, break_lib, expected, installed, poll, take_warm_offer, workspace,
+};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -235,26 +237,6 @@ fn port_in_config(ws: &Workspace, name: &str) -> u16 {
     let config: toml::Table = toml::from_str(&ws.read("watch.toml")).expect("watch.toml");
     let port = config["process"][name]["port"].as_integer().expect("port");
     u16::try_from(port).expect("a port")
-}
-
-/// The warm build's lines over the cold command, as the comment says.
-fn take_warm_offer(ws: &Workspace) {
-    let file = ws.read("watch.toml");
-    let taken: Vec<&str> = file
-        .lines()
-        .filter(|l| !l.starts_with("command = \"npx nx run-many"))
-        .map(|l| match l.strip_prefix("# ") {
-            Some(rest)
-                if rest.starts_with("command = \"npx nx run ")
-                    || rest.starts_with("persistent")
-                    || rest.starts_with("timeout") =>
-            {
-                rest
-            }
-            _ => l,
-        })
-        .collect();
-    ws.write("watch.toml", &taken.join("\n"));
 }
 
 fn devloop(ws: &Workspace, args: &[&str]) {

@@ -79,12 +79,7 @@ fn nx_apps_set_up_by_init_get_every_lib_edit_once_after_its_promotion() {
         );
     }
     ws.write("watch.toml", &config);
-    let edits: u32 = std::env::var("NX_SERVE_EDITS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10);
-    let steps: Vec<Step> = (1..=edits).map(Step::Good).collect();
-    serve_and_edit(&ws, &steps);
+    serve_and_edit(&ws, &good_edits());
 }
 
 #[test]
@@ -116,35 +111,23 @@ fn nx_apps_set_up_by_init_get_every_lib_edit_from_the_warm_build_it_offers() {
     };
     let ws = workspace(&node_modules, false);
     devloop_in(&ws, &["init", "--apply"]);
-    // Taking the offer as the comment says: its lines over the cold command.
-    let file = ws.read("watch.toml");
-    let taken: Vec<&str> = file
-        .lines()
-        .filter(|l| !l.starts_with("command = \"npx nx run-many"))
-        .map(|l| match l.strip_prefix("# ") {
-            Some(rest)
-                if rest.starts_with("command = \"npx nx run ")
-                    || rest.starts_with("persistent")
-                    || rest.starts_with("timeout") =>
-            {
-                rest
-            }
-            _ => l,
-        })
-        .collect();
-    ws.write("watch.toml", &taken.join("\n"));
+    take_warm_offer(&ws);
     let checked = devloop_in(&ws, &["check"]);
     assert!(
         checked.contains("preset  nx @nx/js:tsc --watch"),
         "{checked}"
     );
     assert!(!checked.contains("warning"), "{checked}");
+    serve_and_edit(&ws, &good_edits());
+}
+
+/// `NX_SERVE_EDITS` (default 10) lib edits with new values.
+fn good_edits() -> Vec<Step> {
     let edits: u32 = std::env::var("NX_SERVE_EDITS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10);
-    let steps: Vec<Step> = (1..=edits).map(Step::Good).collect();
-    serve_and_edit(&ws, &steps);
+    (1..=edits).map(Step::Good).collect()
 }
 
 /// Runs devloop with the workspace's watch.toml, makes the lib edits, and

@@ -270,13 +270,12 @@ fn node_setup(
     };
     let options = build.get("options");
     let option = |key: &str| options.and_then(|o| o.get(key));
-    let options_path = |key: &str| {
-        vec![
-            "targets".to_string(),
-            build_name.to_string(),
-            "options".to_string(),
-            key.to_string(),
-        ]
+    // A change to one of the build's options.
+    let option_edit = |key: &str, value: Value| Edit {
+        file: file.to_path_buf(),
+        path: vec!["targets".into(), build_name.into(), "options".into()],
+        key: key.into(),
+        value,
     };
     let mut edits = Vec::new();
     let mut by_hand = None;
@@ -302,23 +301,9 @@ fn node_setup(
             } else {
                 let mut all = external.clone();
                 all.extend(missing.iter().map(|l| l.import.clone()));
-                let mut path = options_path("external");
-                let key = path.pop().unwrap_or_default();
-                edits.push(Edit {
-                    file: file.to_path_buf(),
-                    path,
-                    key,
-                    value: json!(all),
-                });
+                edits.push(option_edit("external", json!(all)));
                 if !bundled {
-                    let mut path = options_path("bundle");
-                    let key = path.pop().unwrap_or_default();
-                    edits.push(Edit {
-                        file: file.to_path_buf(),
-                        path,
-                        key,
-                        value: json!(true),
-                    });
+                    edits.push(option_edit("bundle", json!(true)));
                 }
                 LibsFrom::Source("esbuild bundles libs/*/src through tsconfig paths".into())
             }
@@ -346,14 +331,7 @@ fn node_setup(
                             config.unwrap_or_default()
                         ));
                     } else {
-                        let mut path = options_path("buildLibsFromSource");
-                        let key = path.pop().unwrap_or_default();
-                        edits.push(Edit {
-                            file: file.to_path_buf(),
-                            path,
-                            key,
-                            value: json!(false),
-                        });
+                        edits.push(option_edit("buildLibsFromSource", json!(false)));
                     }
                     LibsFrom::Source(
                         "webpack compiles libs/*/src (buildLibsFromSource defaults to true)".into(),

@@ -23,7 +23,7 @@ pub fn changes(root: &Path, edits: &[Edit], apply: bool) -> Changes {
         match edited(root, file, edits.iter().filter(|e| e.file == *file)) {
             Ok(Some((old, new))) => {
                 let written = match apply {
-                    true => write(&root.join(file), &new),
+                    true => super::replace(&root.join(file), &new),
                     false => Ok(()),
                 };
                 match written {
@@ -53,15 +53,4 @@ fn edited<'a>(
             .map_err(|e| format!("{}.{}: {e}, left alone", edit.path.join("."), edit.key))?;
     }
     Ok((doc.text != old).then_some((old, doc.text)))
-}
-
-/// A rename over the file, so that an interrupted write leaves it whole.
-fn write(file: &Path, text: &str) -> std::io::Result<()> {
-    let mut temporary = file.as_os_str().to_owned();
-    temporary.push(".devloop-init");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, file).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
 }

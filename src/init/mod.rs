@@ -106,6 +106,11 @@ fn write(file: &Path, text: &str, force: bool) -> std::io::Result<()> {
             .open(file)?;
         return out.write_all(text.as_bytes());
     }
+    replace(file, text)
+}
+
+/// A rename over the file, so that an interrupted write leaves it whole.
+fn replace(file: &Path, text: &str) -> std::io::Result<()> {
     let mut temporary = file.as_os_str().to_owned();
     temporary.push(".devloop-init");
     let temporary = PathBuf::from(temporary);

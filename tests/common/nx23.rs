@@ -343,3 +343,24 @@ pub fn processes_in(root: &Path) -> Vec<String> {
     }
     found
 }
+
+/// The warm build init offers, taken as its comment says: its lines
+/// uncommented over the cold command.
+pub fn take_warm_offer(ws: &Workspace) {
+    let file = ws.read("watch.toml");
+    let taken: Vec<&str> = file
+        .lines()
+        .filter(|l| !l.starts_with("command = \"npx nx run-many"))
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest)
+                if rest.starts_with("command = \"npx nx run ")
+                    || rest.starts_with("persistent")
+                    || rest.starts_with("timeout") =>
+            {
+                rest
+            }
+            _ => l,
+        })
+        .collect();
+    ws.write("watch.toml", &taken.join("\n"));
+}
