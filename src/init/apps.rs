@@ -143,11 +143,10 @@ pub fn setups(ws: &Workspace, libs: &[LibImport]) -> Vec<AppSetup> {
             if matches!(setup.runner, Runner::Next { .. } | Runner::Vite) {
                 // nx's default for web apps; the next free one for a second.
                 let mut port = setup.port.unwrap_or(4200);
-                // Another app's, or held on this machine now (a server
-                // already running): the next one.
-                while taken_ports.contains(&port)
-                    || std::net::TcpListener::bind(("127.0.0.1", port)).is_err()
-                {
+                // Another app's, or a server's that answers there now: the
+                // next one. (A connect, not a bind: a bind would also see
+                // another init probing the same port at the same moment.)
+                while taken_ports.contains(&port) || answers(port) {
                     port += 1;
                 }
                 setup.port = Some(port);
@@ -549,6 +548,12 @@ fn plugin_target(
         .iter()
         .find(|(name, _)| *name == plugin || *name == nrwl)?;
     Some(str_at(options, option).unwrap_or(default).to_string())
+}
+
+/// Something accepts connections on the port on this machine.
+fn answers(port: u16) -> bool {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_millis(200)).is_ok()
 }
 
 /// The first whole number after `marker` on its line (`process.env.PORT ||
