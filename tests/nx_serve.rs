@@ -121,6 +121,51 @@ fn nx_apps_set_up_by_init_get_every_lib_edit_from_the_warm_build_it_offers() {
     serve_and_edit(&ws, &good_edits());
 }
 
+#[test]
+fn nx_s_own_serve_target_writes_into_the_target_and_the_run_reports_it() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(node_modules) = installed() else {
+        return;
+    };
+    let ws = workspace(&node_modules, false);
+    devloop_in(&ws, &["init", "--apply"]);
+    // init's watch, build and promote, with the api as nx's own serve runs
+    // it: `dependsOn: ["build"]`, then `^build` into dist/libs, at start.
+    let written = ws.read("watch.toml");
+    let head = &written[..written.find("\n[process.").expect("a process")];
+    let head = &head[..head.rfind("\n\n").unwrap_or(head.len())];
+    ws.write(
+        "watch.toml",
+        &format!(
+            "{head}\n\n[process.api]\ncommand = \"npx nx serve api\"\nafter = [\"build\"]\nenv = {{ NX_DAEMON = \"false\" }}\n"
+        ),
+    );
+    let checked = devloop_in(&ws, &["check"]);
+    assert!(
+        checked.contains(
+            "nx runs alpha:build first, which writes dist/libs/alpha inside the promote target"
+        ),
+        "{checked}"
+    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devloop"));
+    command
+        .args(["--headless", "--json", "-c"])
+        .arg(ws.config())
+        .envs([("NX_NO_CLOUD", "true"), ("NX_TUI", "false")]);
+    let mut devloop = Devloop::spawn(command, &ws);
+    devloop.wait_for_within(START_WAIT, "the first promotion", |e| {
+        e["event"] == "promoted"
+    });
+    let error = devloop.wait_for_within(START_WAIT, "the foreign write", |e| {
+        e["event"] == "error"
+            && e["message"].as_str().is_some_and(|m| {
+                m.contains("something other than devloop wrote into dist/libs: dist/libs/")
+            })
+    });
+    eprintln!("nx_serve: reported: {}", error["message"]);
+    assert!(devloop.stop().success());
+}
+
 /// `NX_SERVE_EDITS` (default 10) lib edits with new values.
 fn good_edits() -> Vec<Step> {
     let edits: u32 = std::env::var("NX_SERVE_EDITS")
