@@ -16,12 +16,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
+use crate::common::reader;
 use crate::promote_common::ws;
 use devloop::promote::{PromoteSpec, Strategy, StrategyPref, promote};
-use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 const MIN_PROMOTIONS: usize = 300;
@@ -86,7 +86,9 @@ fn readers_never_see_the_target_missing_or_mixed() {
 /// the fallback, a miss was seen or time ran out), stops the readers.
 fn run_phase(target: &Path, out: &Path, ctl: &Path, spec: &PromoteSpec) -> (Counts, usize) {
     fs::create_dir_all(ctl).unwrap();
-    let readers: Vec<Child> = (0..2).map(|i| spawn_reader(target, ctl, i)).collect();
+    let readers: Vec<Child> = (0..2)
+        .map(|i| reader::spawn(&reader_test(), target, ctl, i))
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(8);
     while (0..2).any(|i| !ctl.join(format!("ready-{i}")).exists()) {
         assert!(Instant::now() < deadline, "the readers did not start");
@@ -144,24 +146,11 @@ fn write_generation(out: &Path, n: u64) {
     fs::write(out.join("b.js"), &text).unwrap();
 }
 
-fn spawn_reader(target: &Path, ctl: &Path, i: usize) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            crate::common::test_name(module_path!(), "reader_child").as_str(),
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("READER_DIR", target)
-        .env("READER_CTL", ctl)
-        .env("READER_ID", i.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+fn reader_test() -> String {
+    crate::common::test_name(module_path!(), "reader_child")
 }
 
-/// The reader process; does nothing unless started by `spawn_reader`.
+/// The reader process; does nothing unless started by `reader::spawn`.
 #[test]
 fn reader_child() {
     let (Some(dir), Some(ctl)) = (
@@ -173,12 +162,12 @@ fn reader_child() {
     let (dir, ctl) = (PathBuf::from(dir), PathBuf::from(ctl));
     let id = std::env::var("READER_ID").unwrap_or_default();
     let mut c = Counts::default();
-    let (mut a, mut b) = (Vec::with_capacity(64), Vec::with_capacity(64));
+    let mut bufs: [Vec<u8>; 2] = Default::default();
     let give_up = Instant::now() + Duration::from_secs(30);
     let mut announced = false;
     for i in 0u64.. {
-        match read_pair(&dir, &mut a, &mut b) {
-            Ok(()) if a == b => c.reads += 1,
+        match reader::read_files(&dir, &["a.js", "b.js"], &mut bufs) {
+            Ok(()) if bufs[0] == bufs[1] => c.reads += 1,
             Ok(()) => c.mixed += 1,
             Err(Errno::NOENT) => {
                 c.misses += 1;
@@ -198,28 +187,4 @@ fn reader_child() {
         "READER reads={} misses={} mixed={} errors={}",
         c.reads, c.misses, c.mixed, c.errors
     );
-}
-
-/// One read: the directory once, both files through it.
-fn read_pair(dir: &Path, a: &mut Vec<u8>, b: &mut Vec<u8>) -> Result<(), Errno> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let dirfd = rustix::fs::open(dir, flags, Mode::empty())?;
-    for (name, buf) in [("a.js", a), ("b.js", b)] {
-        let fd = rustix::fs::openat(
-            &dirfd,
-            name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        buf.clear();
-        let mut chunk = [0u8; 64];
-        loop {
-            let n = rustix::io::read(&fd, &mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-    Ok(())
 }

@@ -9,12 +9,11 @@
 //!
 //! The readers are this test binary re-run with `READER_DIR` set.
 
-use crate::common::{Devloop, Workspace, alive, run_processes, wait_until};
-use rustix::fs::{Mode, OFlags};
+use crate::common::{Devloop, Workspace, alive, reader, run_processes, wait_until};
 use rustix::io::Errno;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const PROMOTIONS: usize = 300;
@@ -34,7 +33,9 @@ fn three_hundred_warm_promotions_under_readers_and_a_kill_9() {
 
     let mut devloop = Devloop::start(&ws);
     devloop.wait_event("promoted", &[]);
-    let readers: Vec<Child> = (0..2).map(|i| spawn_reader(&target, &ctl, i)).collect();
+    let readers: Vec<Child> = (0..2)
+        .map(|i| reader::spawn(&reader_test(), &target, &ctl, i))
+        .collect();
     assert!(
         wait_until(Duration::from_secs(10), || (0..2)
             .all(|i| ctl.join(format!("ready-{i}")).exists())),
@@ -99,24 +100,11 @@ fn three_hundred_warm_promotions_under_readers_and_a_kill_9() {
     assert_eq!((misses, partial, mixed, errors), (0, 0, 0, 0));
 }
 
-fn spawn_reader(target: &Path, ctl: &Path, i: usize) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            crate::common::test_name(module_path!(), "reader_child").as_str(),
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("READER_DIR", target)
-        .env("READER_CTL", ctl)
-        .env("READER_ID", i.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
+fn reader_test() -> String {
+    crate::common::test_name(module_path!(), "reader_child")
 }
 
-/// The reader process; does nothing unless started by `spawn_reader`.
+/// The reader process; does nothing unless started by `reader::spawn`.
 #[test]
 fn reader_child() {
     let (Some(dir), Some(ctl)) = (
@@ -131,7 +119,7 @@ fn reader_child() {
     let mut bufs: [Vec<u8>; 4] = Default::default();
     let give_up = Instant::now() + Duration::from_secs(300);
     for i in 0u64.. {
-        match read_all(&dir, &mut bufs) {
+        match reader::read_files(&dir, &FILES, &mut bufs) {
             Ok(())
                 if bufs
                     .iter()
@@ -164,31 +152,4 @@ fn reader_child() {
     println!(
         "READER reads={reads} misses={misses} partial={partial} mixed={mixed} errors={errors}"
     );
-}
-
-/// One read: the directory once, every file through it.
-fn read_all(dir: &Path, bufs: &mut [Vec<u8>; 4]) -> Result<(), Errno> {
-    let dirfd = rustix::fs::open(
-        dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    for (name, buf) in FILES.iter().zip(bufs.iter_mut()) {
-        let fd = rustix::fs::openat(
-            &dirfd,
-            *name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        buf.clear();
-        let mut chunk = [0u8; 64];
-        loop {
-            let n = rustix::io::read(&fd, &mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-    Ok(())
 }
