@@ -26,3 +26,21 @@ pub fn start_with_tiny_inotify_queue(workspace: &Workspace) -> Option<Devloop> {
     std::fs::write(QUEUE_SETTING, original.trim()).expect("restore max_queued_events");
     Some(devloop)
 }
+
+/// A workspace of 50 lib files built by `build`, watched with a tiny queue,
+/// after its first build passed; None where the queue cannot be shrunk.
+pub fn fifty_files_built(build: &str) -> Option<(Workspace, Devloop)> {
+    let workspace = Workspace::new(&super::config_with_build(build));
+    for i in 0..50 {
+        workspace.write(&format!("libs/f{i}.ts"), "same");
+    }
+    let mut devloop = start_with_tiny_inotify_queue(&workspace)?;
+    devloop.wait_event(
+        "build_finished",
+        &[
+            ("build", serde_json::json!(1)),
+            ("status", serde_json::json!("ok")),
+        ],
+    );
+    Some((workspace, devloop))
+}

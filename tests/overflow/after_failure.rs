@@ -4,23 +4,14 @@
 //! (In tests/overflow with the other test that shrinks the kernel's queue
 //! size: see common/tiny_queue.rs.)
 
-use crate::common::tiny_queue::start_with_tiny_inotify_queue;
-use crate::common::{Workspace, config_with_build};
+use crate::common::tiny_queue::fifty_files_built;
 use serde_json::json;
 
 #[test]
 fn after_a_failed_overflow_build_the_next_batch_builds() {
-    let workspace = Workspace::new(&config_with_build("test ! -e libs/broken"));
-    for i in 0..50 {
-        workspace.write(&format!("libs/f{i}.ts"), "same");
-    }
-    let Some(mut devloop) = start_with_tiny_inotify_queue(&workspace) else {
+    let Some((workspace, mut devloop)) = fifty_files_built("test ! -e libs/broken") else {
         return;
     };
-    devloop.wait_event(
-        "build_finished",
-        &[("build", json!(1)), ("status", json!("ok"))],
-    );
 
     // While devloop cannot read events: a real edit, a breaking file, and
     // enough rewrites to overflow the queue.

@@ -3,23 +3,14 @@
 //! (In tests/overflow with the other test that shrinks the kernel's queue
 //! size: see common/tiny_queue.rs.)
 
-use crate::common::tiny_queue::start_with_tiny_inotify_queue;
-use crate::common::{Workspace, config_with_build};
+use crate::common::tiny_queue::fifty_files_built;
 use serde_json::json;
 
 #[test]
 fn a_queue_overflow_builds_even_when_nothing_seems_changed() {
-    let workspace = Workspace::new(&config_with_build("true"));
-    for i in 0..50 {
-        workspace.write(&format!("libs/f{i}.ts"), "same");
-    }
-    let Some(mut devloop) = start_with_tiny_inotify_queue(&workspace) else {
+    let Some((workspace, mut devloop)) = fifty_files_built("true") else {
         return;
     };
-    devloop.wait_event(
-        "build_finished",
-        &[("build", json!(1)), ("status", json!("ok"))],
-    );
 
     // Rewrite every file with its own content while devloop cannot read events.
     devloop.signal(libc::SIGSTOP);
