@@ -49,11 +49,9 @@ enum Step {
 
 #[test]
 fn nx_apps_set_up_by_init_get_every_lib_edit_once_after_its_promotion() {
-    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(node_modules) = installed() else {
+    let Some((_alone, ws)) = fresh(false) else {
         return;
     };
-    let ws = workspace(&node_modules, false);
     let said = devloop_in(&ws, &["init", "--apply"]);
     assert!(
         !said.contains("SOURCE"),
@@ -84,11 +82,9 @@ fn nx_apps_set_up_by_init_get_every_lib_edit_once_after_its_promotion() {
 
 #[test]
 fn nx_apps_on_the_libs_source_are_named_and_once_moved_a_failed_build_reaches_none() {
-    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(node_modules) = installed() else {
+    let Some((_alone, ws)) = fresh(true) else {
         return;
     };
-    let ws = workspace(&node_modules, true);
     let said = devloop_in(&ws, &["init"]);
     for app in ["api", "nest", "web"] {
         assert!(
@@ -105,11 +101,9 @@ fn nx_apps_on_the_libs_source_are_named_and_once_moved_a_failed_build_reaches_no
 
 #[test]
 fn nx_apps_set_up_by_init_get_every_lib_edit_from_the_warm_build_it_offers() {
-    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(node_modules) = installed() else {
+    let Some((_alone, ws)) = fresh(false) else {
         return;
     };
-    let ws = workspace(&node_modules, false);
     devloop_in(&ws, &["init", "--apply"]);
     take_warm_offer(&ws);
     let checked = devloop_in(&ws, &["check"]);
@@ -123,11 +117,9 @@ fn nx_apps_set_up_by_init_get_every_lib_edit_from_the_warm_build_it_offers() {
 
 #[test]
 fn nx_s_own_serve_target_writes_into_the_target_and_the_run_reports_it() {
-    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(node_modules) = installed() else {
+    let Some((_alone, ws)) = fresh(false) else {
         return;
     };
-    let ws = workspace(&node_modules, false);
     devloop_in(&ws, &["init", "--apply"]);
     // init's watch, build and promote, with the api as nx's own serve runs
     // it: `dependsOn: ["build"]`, then `^build` into dist/libs, at start.
@@ -164,6 +156,14 @@ fn nx_s_own_serve_target_writes_into_the_target_and_the_run_reports_it() {
     });
     eprintln!("nx_serve: reported: {}", error["message"]);
     assert!(devloop.stop().success());
+}
+
+/// This test's turn (the runs share the cores and Next.js's port) and a
+/// fresh copy of the workspace; None without node and npm.
+fn fresh(on_source: bool) -> Option<(std::sync::MutexGuard<'static, ()>, Workspace)> {
+    let turn = ALONE.lock().unwrap_or_else(|e| e.into_inner());
+    let node_modules = installed()?;
+    Some((turn, workspace(&node_modules, on_source)))
 }
 
 /// `NX_SERVE_EDITS` (default 10) lib edits with new values.

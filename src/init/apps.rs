@@ -339,82 +339,86 @@ fn node_setup(
             }
         }
     };
-    if project
-        .pointer(&format!("/targets/{SERVE_TARGET}"))
-        .is_none()
-    {
-        edits.push(Edit {
-            file: file.to_path_buf(),
-            path: vec!["targets".into()],
-            key: SERVE_TARGET.into(),
-            value: json!({
-                "executor": executor,
-                "options": {
-                    "buildTarget": build_target,
-                    "runBuildTargetDependencies": false,
-                    "inspect": false,
-                    // webpack bundles the libs and sees promotions: its own
-                    // restart would come beside devloop's, outside the proxy.
-                    "watch": bundler == Bundler::Esbuild,
-                }
-            }),
-        });
-    }
     let main = option("main").and_then(Value::as_str);
     let port = main
         .and_then(|m| std::fs::read_to_string(ws.root.join(m)).ok())
         .and_then(|text| number_after(&text, "process.env.PORT"));
-    let loader = LOADERS.iter().find(|l| ws.root.join(l).is_file());
     let output_path = option("outputPath")
         .and_then(Value::as_str)
         .map(|p| super::nx::resolve(p, &app.dir));
-    // esbuild leaves the libs external: node loads them from the target at
-    // each start. (webpack bundles them, so its bundle must be rebuilt.)
-    let built = match (&bundler, loader, output_path, main) {
-        (Bundler::Esbuild, Some(loader), Some(out), Some(main)) => {
-            let file = option("outputFileName")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| {
-                    let stem = Path::new(main).file_stem()?.to_string_lossy().into_owned();
-                    Some(format!("{stem}.js"))
-                });
-            file.map(|file| Built {
-                build_target: build_target.clone(),
-                bundle: format!("{out}/{file}"),
-                bundle_dir: out,
-                loader: loader.to_string(),
-                mappings: libs
-                    .iter()
-                    .map(|l| (l.import.clone(), l.output.clone()))
-                    .collect(),
-            })
-        }
-        _ => None,
+    let file_name = option("outputFileName").and_then(Value::as_str);
+    let built = match bundler {
+        Bundler::Esbuild => built(ws, &build_target, output_path, main, file_name, libs),
+        Bundler::Webpack => None,
     };
-    if let Some(built) = built {
-        // The serve target is not used: no `serve-devloop` for it.
-        edits.retain(|e| e.key != SERVE_TARGET);
-        return Some(AppSetup {
-            name: app.name.clone(),
-            runner: Runner::Built(built),
-            libs_from,
-            port,
-            edits,
-            by_hand,
-        });
-    }
+    let runner = match built {
+        Some(built) => Runner::Built(built),
+        None => {
+            if project
+                .pointer(&format!("/targets/{SERVE_TARGET}"))
+                .is_none()
+            {
+                edits.push(Edit {
+                    file: file.to_path_buf(),
+                    path: vec!["targets".into()],
+                    key: SERVE_TARGET.into(),
+                    value: json!({
+                        "executor": executor,
+                        "options": {
+                            "buildTarget": build_target,
+                            "runBuildTargetDependencies": false,
+                            "inspect": false,
+                            // webpack bundles the libs and sees promotions: its
+                            // own restart would come beside devloop's, outside
+                            // the proxy.
+                            "watch": bundler == Bundler::Esbuild,
+                        }
+                    }),
+                });
+            }
+            Runner::Node {
+                executor,
+                build_target,
+                bundler,
+            }
+        }
+    };
     Some(AppSetup {
         name: app.name.clone(),
-        runner: Runner::Node {
-            executor,
-            build_target,
-            bundler,
-        },
+        runner,
         libs_from,
         port,
         edits,
         by_hand,
+    })
+}
+
+/// An esbuild app's bundle run directly: esbuild leaves the libs external,
+/// so node loads them from the target at each start. Needs `@nx/js`
+/// installed (its loader) and the bundle's path.
+fn built(
+    ws: &Workspace,
+    build_target: &str,
+    output_path: Option<String>,
+    main: Option<&str>,
+    file_name: Option<&str>,
+    libs: &[LibImport],
+) -> Option<Built> {
+    let loader = LOADERS.iter().find(|l| ws.root.join(l).is_file())?;
+    let out = output_path?;
+    let file = match file_name {
+        Some(name) => name.to_string(),
+        None => format!("{}.js", Path::new(main?).file_stem()?.to_string_lossy()),
+    };
+    Some(Built {
+        build_target: build_target.to_string(),
+        bundle: format!("{out}/{file}"),
+        bundle_dir: out,
+        loader: loader.to_string(),
+        mappings: libs
+            .iter()
+            .map(|l| (l.import.clone(), l.output.clone()))
+            .collect(),
     })
 }
 
