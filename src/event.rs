@@ -95,6 +95,10 @@ pub enum Event {
         bytes: u64,
         strategy: crate::promote::Strategy,
         swap_us: u64,
+        /// Paths that differ from the generation replaced: 0 when the build
+        /// wrote what was already in place (no process is told).
+        #[serde(default)]
+        changed: u64,
         ms: u64,
     },
     PromoteFailed {

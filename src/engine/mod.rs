@@ -400,12 +400,12 @@ impl Engine {
             failure: outcome.failure.clone(),
         })
         .await;
-        match promotion {
+        match &promotion {
             Some(Ok(promotion)) => {
-                self.emit(promoted_event(outcome.id, &promotion, &self.config.root))
+                self.emit(promoted_event(outcome.id, promotion, &self.config.root))
                     .await;
                 if !self.fallback_reported
-                    && let Some(notice) = fallback_notice(&promotion)
+                    && let Some(notice) = fallback_notice(promotion)
                 {
                     self.fallback_reported = true;
                     self.emit(notice).await;
@@ -414,16 +414,24 @@ impl Engine {
             Some(Err(reason)) => {
                 self.emit(Event::PromoteFailed {
                     build: outcome.id,
-                    reason,
+                    reason: reason.clone(),
                 })
                 .await
             }
             None => {}
         }
-        // Without [promote], a good build stands for a promotion.
+        // Without [promote], a good build stands for a promotion. One that
+        // changed nothing (a warm lib recompiled because its dependency did)
+        // only lets `after` processes start: restarting for it would serve
+        // the same edit twice.
         if good && self.quitting.is_none() {
-            let window = self.config.promote.as_ref().and_then(|p| p.auto_rollback);
-            self.supervisor.promoted_guarded(window);
+            match &promotion {
+                Some(Ok(p)) if p.changed == 0 => self.supervisor.promoted_unchanged(),
+                _ => {
+                    let window = self.config.promote.as_ref().and_then(|p| p.auto_rollback);
+                    self.supervisor.promoted_guarded(window);
+                }
+            }
         }
         let next = self.schedule.finished();
         if self.quitting.is_none() {

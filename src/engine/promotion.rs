@@ -102,6 +102,7 @@ pub fn promoted_event(build: u64, promotion: &Promotion, root: &Path) -> Event {
         bytes: promotion.bytes,
         strategy: promotion.strategy,
         swap_us: promotion.swap_us,
+        changed: promotion.changed,
         ms: promotion.ms,
     }
 }

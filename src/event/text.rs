@@ -71,11 +71,16 @@ pub fn describe(event: &Event) -> (&str, String) {
             bytes,
             strategy,
             swap_us,
+            changed,
             ms,
         } => format!(
-            "promoted build #{build} into {target} as generation {generation}: {files} files, {} in {ms} ms (swap {swap_us} µs, {})",
+            "promoted build #{build} into {target} as generation {generation}: {files} files, {} in {ms} ms (swap {swap_us} µs, {}){}",
             human_bytes(*bytes),
-            json_word(strategy)
+            json_word(strategy),
+            match changed {
+                0 => "; identical to the generation before, so no process is told",
+                _ => "",
+            }
         ),
         Event::PromoteFailed { build, reason } => format!("build #{build} not promoted: {reason}"),
         Event::RolledBack {

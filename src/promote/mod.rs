@@ -103,6 +103,9 @@ pub struct Promotion {
     /// The two-rename fallback ran (or was forced): readers may have found
     /// the target missing for a moment.
     pub fallback: bool,
+    /// Paths that differ from the tree it replaced (every file when there
+    /// was none): 0 means the apps have nothing new to load.
+    pub changed: u64,
     /// Duration of the whole promotion.
     pub ms: u64,
 }
@@ -225,6 +228,10 @@ pub fn promote_checked(
     }
     let _ = swap::sync_dir(&dir, &layout);
     let _ = generations::prune(&layout, &dir, spec.keep);
+    let changed = match swapped.displaced {
+        Some(_) => stats.changed.len() as u64,
+        None => stats.files,
+    };
     nudge::after_swap(&layout, &mut stats.changed);
     Ok(Promotion {
         generation,
@@ -238,6 +245,7 @@ pub fn promote_checked(
         },
         swap_us: swapped.swap_us,
         fallback: swapped.strategy == Strategy::Rename,
+        changed,
         ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
 }

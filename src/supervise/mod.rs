@@ -52,6 +52,7 @@ enum Request {
     Start(oneshot::Sender<()>),
     /// With the auto_rollback window, when there is one.
     Promoted(Option<Duration>),
+    PromotedUnchanged,
     /// Rolled back because this process failed: restart it, tell the rest.
     RolledBackFor(String),
     Restart(String),
@@ -164,6 +165,12 @@ impl Supervisor {
         self.alerts.take()
     }
 
+    /// A promotion identical to what was in place: no process is told, but
+    /// those waiting for the first promotion start.
+    pub fn promoted_unchanged(&self) {
+        let _ = self.requests.send(Request::PromotedUnchanged);
+    }
+
     /// `r NAME`
     pub fn restart(&self, name: &str) {
         let _ = self.requests.send(Request::Restart(name.to_string()));
@@ -255,6 +262,10 @@ impl Set {
                 for handle in self.handles.iter().flatten() {
                     handle.send(Control::Promoted);
                 }
+                self.promoted = true;
+                self.start_due();
+            }
+            Request::PromotedUnchanged => {
                 self.promoted = true;
                 self.start_due();
             }

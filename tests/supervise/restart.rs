@@ -100,6 +100,42 @@ fn on_promote_restarts_or_signals_running_processes() {
     assert!(devloop.stop().success());
 }
 
+/// A warm lib recompiled because its dependency changed writes what was
+/// already in place: that promotion tells no process, so an app restarted
+/// on promotion serves each edit once.
+#[test]
+fn a_promotion_identical_to_the_generation_in_place_restarts_nothing() {
+    let config = config_with_processes(
+        "mkdir -p tmp/out && cp libs/v tmp/out/v",
+        "[promote]\ntarget = \"dist/libs\"\n\n\
+         [process.app]\ncommand = \"sleep 1000\"\nafter = [\"build\"]\non_promote = \"restart\"\n",
+    );
+    let workspace = Workspace::new(&config);
+    workspace.write("libs/v", "1");
+    let mut devloop = Devloop::start(&workspace);
+    let first = devloop.wait_event("promoted", &[("generation", json!(1))]);
+    assert_eq!(
+        first["changed"], 1,
+        "the first generation is all new: {first}"
+    );
+    devloop.wait_event("process_started", &[process("app")]);
+
+    workspace.write("libs/notes.md", "not copied by the build");
+    let same = devloop.wait_event("promoted", &[("generation", json!(2))]);
+    assert_eq!(same["changed"], 0, "{same}");
+    workspace.write("libs/v", "2");
+    let new = devloop.wait_event("promoted", &[("generation", json!(3))]);
+    assert_eq!(new["changed"], 1, "{new}");
+    devloop.wait_event("process_restarting", &[process("app")]);
+    assert!(devloop.stop().success());
+    let restarts = devloop.of("process_restarting", "app");
+    assert_eq!(
+        restarts.len(),
+        1,
+        "restarted for generation 3 only: {restarts:?}"
+    );
+}
+
 #[test]
 fn stdin_r_restarts_and_s_stops_and_starts() {
     let workspace = Workspace::new(&config_with_processes(
