@@ -586,11 +586,12 @@ fn apps_on_the_libs_source_are_named_and_apply_moves_them_to_the_target() {
         api["targets"]["build"]["options"]["external"],
         serde_json::json!(["@nx23/alpha", "@nx23/beta"])
     );
-    let nest: serde_json::Value =
-        serde_json::from_str(&workspace.read("apps/nest/project.json")).unwrap();
-    assert_eq!(
-        nest["targets"]["build"]["options"]["buildLibsFromSource"],
-        false
+    // webpack leaves the libs to node: no bundling from the source or the target.
+    let webpack = workspace.read("apps/nest/webpack.config.js");
+    assert!(
+        webpack.contains(r#"["@nx23/alpha", "@nx23/beta"].includes(request)"#)
+            && webpack.contains("mergeExternals: true,"),
+        "{webpack}"
     );
     assert!(
         workspace
@@ -681,13 +682,24 @@ fn an_esbuild_app_runs_its_bundle_beside_its_build_in_watch_mode_once_nx_is_inst
     assert_eq!(api["after"], toml::Value::from(vec!["api-build"]));
     assert_eq!(api["on_promote"].as_str(), Some("restart"));
     assert_eq!(api["proxy"].as_bool(), Some(true));
-    // The webpack app keeps nx's serve target; only it gets serve-devloop.
+    // The webpack app too, once its config leaves the libs external (webpack
+    // names the bundle main.js; its output.clean never deletes it).
     assert_eq!(
-        config["process"]["nest"]["command"].as_str(),
-        Some("npx nx run nest:serve-devloop")
+        config["process"]["nest-build"]["command"].as_str(),
+        Some("npx nx run nest:build:development --watch --excludeTaskDependencies")
+    );
+    let nest = config["process"]["nest"]["command"].as_str().unwrap();
+    assert!(nest.contains("--watch-path=dist/apps/nest "), "{nest}");
+    assert_eq!(
+        config["process"]["nest"]["env"]["NX_FILE_TO_RUN"].as_str(),
+        Some("dist/apps/nest/main.js")
     );
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("--- apps/nest/project.json"), "{stdout}");
+    assert!(
+        stdout.contains("--- apps/nest/webpack.config.js"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("--- apps/nest/project.json"), "{stdout}");
     assert!(!stdout.contains("--- apps/api/project.json"), "{stdout}");
     // What the sh of `command` makes of NX_MAPPINGS: JSON, with the root.
     let echoed = Command::new("sh")

@@ -104,7 +104,20 @@ fn nx_apps_set_up_by_init_get_every_lib_edit_from_the_warm_build_it_offers() {
     let Some((_alone, ws)) = fresh(false) else {
         return;
     };
+    // The web app as nx 15-17 generated it: a `serve` target on the
+    // `@nx/next:server` executor (this run), beside the plugin's `dev` (the
+    // cold one).
+    let project = ws.read("apps/web/project.json");
+    ws.write(
+        "apps/web/project.json",
+        &project.replace(
+            "\"targets\": {}",
+            "\"targets\": {\"serve\": {\"executor\": \"@nx/next:server\", \"options\": {\"buildTarget\": \"web:build\", \"dev\": true}}}",
+        ),
+    );
     devloop_in(&ws, &["init", "--apply"]);
+    let web = ws.read("watch.toml");
+    assert!(web.contains("command = \"npx nx serve web\""), "{web}");
     take_warm_offer(&ws);
     let checked = devloop_in(&ws, &["check"]);
     assert!(
@@ -387,4 +400,19 @@ fn serve_and_edit(ws: &Workspace, steps: &[Step]) {
         steps.len(),
         started.elapsed()
     );
+    // Restarted once per edit at most: a lib recompiled only because its
+    // dependency changed promotes nothing new, and tells no process.
+    let good = served_values.len() - 1;
+    for name in apps.iter().map(|a| a.name) {
+        let restarts = devloop
+            .of("process_restarting", name)
+            .iter()
+            .filter(|e| e["reason"] == "promoted")
+            .count();
+        eprintln!("nx_serve: {name}: {restarts} restarts on promotion");
+        assert!(
+            restarts <= good,
+            "{name}: {restarts} restarts on promotion for {good} edits"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// The target init adds beside `serve` for an `@nx/js:node` app.
 pub const SERVE_TARGET: &str = "serve-devloop";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bundler {
     Esbuild,
     Webpack,
@@ -49,6 +49,7 @@ pub struct Built {
     pub loader: String,
     /// Each lib's import path and folder in the promote target.
     pub mappings: Vec<(String, String)>,
+    pub bundler: Bundler,
 }
 
 /// Where `@nx/js` keeps the loader `@nx/js:node` forks (nx 23, then older).
@@ -74,6 +75,15 @@ pub struct Edit {
     pub value: Value,
 }
 
+/// Lines inserted after the one line of a JavaScript config that holds
+/// `after` (init refuses a file where it is missing or not unique).
+#[derive(Debug, Clone)]
+pub struct TextEdit {
+    pub file: PathBuf,
+    pub after: &'static str,
+    pub insert: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct AppSetup {
     pub name: String,
@@ -82,6 +92,7 @@ pub struct AppSetup {
     pub port: Option<u16>,
     /// What makes it run under devloop with the libs from the target.
     pub edits: Vec<Edit>,
+    pub text_edits: Vec<TextEdit>,
     /// What init could not do itself (a JavaScript config file).
     pub by_hand: Option<String>,
 }
@@ -203,6 +214,7 @@ pub fn setup(
             libs_from,
             port,
             edits,
+            text_edits: Vec::new(),
             by_hand: None,
         });
     }
@@ -227,6 +239,7 @@ pub fn setup(
             libs_from,
             port: number_after(&text, "port:"),
             edits: Vec::new(),
+            text_edits: Vec::new(),
             by_hand,
         });
     }
@@ -277,7 +290,10 @@ fn node_setup(
         value,
     };
     let mut edits = Vec::new();
+    let mut text_edits = Vec::new();
     let mut by_hand = None;
+    // The bundle leaves the libs to node (once the edits are made).
+    let mut libs_external = false;
     let libs_from = match bundler {
         Bundler::Esbuild => {
             let external: Vec<String> = option("external")
@@ -312,8 +328,17 @@ fn node_setup(
             let config_text = config
                 .map(|c| std::fs::read_to_string(ws.root.join(c)).unwrap_or_default())
                 .unwrap_or_default();
+            let external = webpack_external(&config_text, libs);
+            if !external && let Some(config) = config {
+                text_edits = webpack_externals_edits(&config_text, Path::new(config), libs);
+            }
+            libs_external = external || !text_edits.is_empty();
             let set_in_config = config_text.contains("buildLibsFromSource");
             match option("buildLibsFromSource").and_then(Value::as_bool) {
+                _ if external => LibsFrom::Dist(format!(
+                    "webpack leaves them external ({}); {executor} maps them to {TARGET} (NX_MAPPINGS) and loads them once",
+                    config.unwrap_or_default()
+                )),
                 Some(false) => LibsFrom::Dist(format!(
                     "webpack bundles them from {TARGET} (buildLibsFromSource: false) and sees each promotion"
                 )),
@@ -324,7 +349,10 @@ fn node_setup(
                     ))
                 }
                 _ => {
-                    if set_in_config {
+                    // Kept external, the libs need no bundling from the target.
+                    if libs_external {
+                        // nothing more to change
+                    } else if set_in_config {
                         by_hand = Some(format!(
                             "{}: set buildLibsFromSource to false",
                             config.unwrap_or_default()
@@ -347,10 +375,16 @@ fn node_setup(
         .and_then(Value::as_str)
         .map(|p| super::nx::resolve(p, &app.dir));
     let file_name = option("outputFileName").and_then(Value::as_str);
-    let built = match bundler {
-        Bundler::Esbuild => built(ws, &build_target, output_path, main, file_name, libs),
-        Bundler::Webpack => None,
+    // webpack names the bundle main.js whatever the entry's name.
+    let file_name = match bundler {
+        Bundler::Esbuild => file_name,
+        Bundler::Webpack => file_name.or(Some("main.js")),
     };
+    let built = match bundler {
+        Bundler::Webpack if !libs_external => None,
+        _ => built(ws, &build_target, output_path, main, file_name, libs),
+    }
+    .map(|built| Built { bundler, ..built });
     let runner = match built {
         Some(built) => Runner::Built(built),
         None => {
@@ -389,6 +423,7 @@ fn node_setup(
         libs_from,
         port,
         edits,
+        text_edits,
         by_hand,
     })
 }
@@ -419,7 +454,46 @@ fn built(
             .iter()
             .map(|l| (l.import.clone(), l.output.clone()))
             .collect(),
+        bundler: Bundler::Esbuild,
     })
+}
+
+/// webpack.config.js leaves every lib to node: `externals` naming each
+/// import, kept beside nx's own by `mergeExternals`.
+fn webpack_external(config_text: &str, libs: &[LibImport]) -> bool {
+    !libs.is_empty()
+        && config_text.contains("externals")
+        && config_text.contains("mergeExternals: true")
+        && libs
+            .iter()
+            .all(|l| config_text.contains(&format!("\"{}\"", l.import)))
+}
+
+/// The lines that keep the libs out of an `NxAppWebpackPlugin` config as
+/// nx generates it (`module.exports = {`, one plugin); none for another shape.
+fn webpack_externals_edits(config_text: &str, config: &Path, libs: &[LibImport]) -> Vec<TextEdit> {
+    const EXPORTS: &str = "module.exports = {";
+    const PLUGIN: &str = "new NxAppWebpackPlugin({";
+    let once = |anchor: &str| config_text.matches(anchor).count() == 1;
+    if libs.is_empty() || config_text.contains("externals") || !once(EXPORTS) || !once(PLUGIN) {
+        return Vec::new();
+    }
+    let imports: Vec<String> = libs.iter().map(|l| format!("\"{}\"", l.import)).collect();
+    vec![
+        TextEdit {
+            file: config.to_path_buf(),
+            after: EXPORTS,
+            insert: format!(
+                "  // devloop: the libs stay out of the bundle; node loads them from {TARGET} at each start.\n  externals: [({{ request }}, callback) =>\n    [{}].includes(request) ? callback(null, `commonjs ${{request}}`) : callback()],\n",
+                imports.join(", ")
+            ),
+        },
+        TextEdit {
+            file: config.to_path_buf(),
+            after: PLUGIN,
+            insert: "      mergeExternals: true,\n".into(),
+        },
+    ]
 }
 
 /// Next.js (and any app TypeScript resolves for): where its tsconfig `paths`
@@ -614,6 +688,33 @@ mod tests {
             number_after("server: { port: 4300, host }", "port:"),
             Some(4300)
         );
+    }
+
+    #[test]
+    fn webpack_configs_get_externals_only_in_the_shape_nx_generates() {
+        let libs = [LibImport {
+            import: "@org/a".into(),
+            output: "dist/libs/a".into(),
+        }];
+        let generated = "module.exports = {\n  plugins: [\n    new NxAppWebpackPlugin({\n      target: 'node',\n    }),\n  ],\n};\n";
+        let edits = webpack_externals_edits(generated, Path::new("w.js"), &libs);
+        assert_eq!(edits.len(), 2);
+        assert!(edits[0].insert.contains(r#"["@org/a"].includes(request)"#));
+        assert_eq!(edits[1].insert, "      mergeExternals: true,\n");
+        let mut applied = generated.to_string();
+        for edit in &edits {
+            applied = applied.replacen(
+                edit.after,
+                &format!("{}\n{}", edit.after, edit.insert.trim_end_matches('\n')),
+                1,
+            );
+        }
+        assert!(webpack_external(&applied, &libs), "{applied}");
+        // nx 16's composePlugins(withNx(), ...): left to the user.
+        let composed = "module.exports = composePlugins(withNx(), (config) => config);\n";
+        assert!(webpack_externals_edits(composed, Path::new("w.js"), &libs).is_empty());
+        let own = format!("{generated}// externals: ours\n");
+        assert!(webpack_externals_edits(&own, Path::new("w.js"), &libs).is_empty());
     }
 
     #[test]

@@ -1,16 +1,18 @@
-//! init's JSON edits, file by file: each file's diff, written only with
-//! `--apply`, and only when the file parses and every edit lands.
+//! init's edits, file by file: JSON files edited in place, JavaScript
+//! configs by inserting lines after an anchor. Each file's diff is shown,
+//! and written only with `--apply`, only when every edit of it lands.
 
-use super::apps::Edit;
+use super::apps::{Edit, TextEdit};
 use super::jsonedit::{Doc, diff};
 use super::report::Changes;
 use std::path::{Path, PathBuf};
 
-pub fn changes(root: &Path, edits: &[Edit], apply: bool) -> Changes {
+pub fn changes(root: &Path, edits: &[Edit], text_edits: &[TextEdit], apply: bool) -> Changes {
     let mut files: Vec<&PathBuf> = Vec::new();
-    for edit in edits {
-        if !files.contains(&&edit.file) {
-            files.push(&edit.file);
+    let all = edits.iter().map(|e| &e.file);
+    for file in all.chain(text_edits.iter().map(|e| &e.file)) {
+        if !files.contains(&file) {
+            files.push(file);
         }
     }
     let mut out = Changes {
@@ -20,7 +22,9 @@ pub fn changes(root: &Path, edits: &[Edit], apply: bool) -> Changes {
     };
     for file in files {
         let shown = file.display().to_string();
-        match edited(root, file, edits.iter().filter(|e| e.file == *file)) {
+        let json = edits.iter().filter(|e| e.file == *file);
+        let text = text_edits.iter().filter(|e| e.file == *file);
+        match edited(root, file, json, text) {
             Ok(Some((old, new))) => {
                 let written = match apply {
                     true => super::replace(&root.join(file), &new),
@@ -42,15 +46,57 @@ pub fn changes(root: &Path, edits: &[Edit], apply: bool) -> Changes {
 fn edited<'a>(
     root: &Path,
     file: &Path,
-    edits: impl Iterator<Item = &'a Edit>,
+    mut json: impl Iterator<Item = &'a Edit>,
+    text: impl Iterator<Item = &'a TextEdit>,
 ) -> Result<Option<(String, String)>, String> {
     let old =
         std::fs::read_to_string(root.join(file)).map_err(|e| format!("cannot read it ({e})"))?;
-    let mut doc = Doc::parse(&old).map_err(|e| format!("not valid JSON ({e}), left alone"))?;
-    for edit in edits {
-        let path: Vec<&str> = edit.path.iter().map(String::as_str).collect();
-        doc.set(&path, &edit.key, &edit.value)
-            .map_err(|e| format!("{}.{}: {e}, left alone", edit.path.join("."), edit.key))?;
+    let mut new = old.clone();
+    if let Some(first) = json.next() {
+        let mut doc = Doc::parse(&old).map_err(|e| format!("not valid JSON ({e}), left alone"))?;
+        for edit in std::iter::once(first).chain(json) {
+            let path: Vec<&str> = edit.path.iter().map(String::as_str).collect();
+            doc.set(&path, &edit.key, &edit.value)
+                .map_err(|e| format!("{}.{}: {e}, left alone", edit.path.join("."), edit.key))?;
+        }
+        new = doc.text;
     }
-    Ok((doc.text != old).then_some((old, doc.text)))
+    for edit in text {
+        new = insert_after(&new, edit.after, &edit.insert)
+            .ok_or_else(|| format!("`{}` is not on exactly one line, left alone", edit.after))?;
+    }
+    Ok((new != old).then_some((old, new)))
+}
+
+/// `insert` as whole lines after the one line holding `anchor`.
+fn insert_after(text: &str, anchor: &str, insert: &str) -> Option<String> {
+    if text.matches(anchor).count() != 1 {
+        return None;
+    }
+    let at = text.find(anchor)?;
+    let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n + 1);
+    let mut out = String::with_capacity(text.len() + insert.len() + 1);
+    out.push_str(&text[..line_end]);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(insert);
+    out.push_str(&text[line_end..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::insert_after;
+
+    #[test]
+    fn lines_go_after_the_anchor_line_and_only_a_unique_one() {
+        let config = "const a = 1;\nmodule.exports = {\n  plugins: [],\n};\n";
+        assert_eq!(
+            insert_after(config, "module.exports = {", "  externals: [],\n").as_deref(),
+            Some("const a = 1;\nmodule.exports = {\n  externals: [],\n  plugins: [],\n};\n")
+        );
+        assert_eq!(insert_after("x\nx\n", "x", "y\n"), None);
+        assert_eq!(insert_after("x", "x", "y\n").as_deref(), Some("x\ny\n"));
+    }
 }

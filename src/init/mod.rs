@@ -71,7 +71,7 @@ fn init(file: &Path, force: bool, apply: bool) -> Result<(), (u8, String)> {
             format!("{shown} already exists: not overwritten (use --force to replace it)"),
         ));
     }
-    let changes = edits::changes(&root, &plan.edits, apply);
+    let changes = edits::changes(&root, &plan.edits, &plan.text_edits, apply);
     let written = match same {
         true => Ok(()),
         false => write(file, &text, force),

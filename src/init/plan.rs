@@ -31,6 +31,8 @@ pub struct Plan {
     /// Every JSON edit the setup needs: the libs' `devloop` configurations,
     /// the apps' serve targets and their switch to the promote target.
     pub edits: Vec<Edit>,
+    /// JavaScript configs, changed by inserting lines.
+    pub text_edits: Vec<apps::TextEdit>,
     /// Changes init cannot make itself (JavaScript config files).
     pub by_hand: Vec<String>,
     /// Things the user should know that are not project.json changes.
@@ -119,8 +121,10 @@ pub fn plan(ws: &Workspace) -> Plan {
         .collect();
     let setups = apps::setups(ws, &apps::lib_imports(ws));
     let mut by_hand = Vec::new();
+    let mut text_edits = Vec::new();
     for setup in &setups {
         edits.extend(setup.edits.iter().cloned());
+        text_edits.extend(setup.text_edits.iter().cloned());
         by_hand.extend(setup.by_hand.clone());
     }
     let processes = processes(ws, &setups);
@@ -134,6 +138,7 @@ pub fn plan(ws: &Workspace) -> Plan {
         processes,
         changes,
         edits,
+        text_edits,
         by_hand,
         notes,
     }
@@ -455,9 +460,15 @@ fn built_processes(
     let build = ProcessPlan {
         name: build_name.clone(),
         project: format!("{} (build)", setup.name),
+        // esbuild empties its output at start unless told not to; webpack's
+        // `output.clean` only removes what it no longer emits.
         command: format!(
-            "{nx} run {} --watch --excludeTaskDependencies --deleteOutputPath=false",
-            built.build_target
+            "{nx} run {} --watch --excludeTaskDependencies{}",
+            built.build_target,
+            match built.bundler {
+                apps::Bundler::Esbuild => " --deleteOutputPath=false",
+                apps::Bundler::Webpack => "",
+            }
         ),
         cwd: None,
         port: None,
