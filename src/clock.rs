@@ -61,7 +61,37 @@ pub fn local_time_of_day(at: SystemTime) -> String {
     )
 }
 
+/// The UTC offset, read once per quarter hour (zones change it on a quarter
+/// hour at the finest): musl's localtime_r reads `TZ` and converts the whole
+/// date on every call, 7% of a flood's CPU.
 fn local_offset_secs(unix: i64) -> i64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CACHED: AtomicU64 = AtomicU64::new(0);
+    let quarter = unix.div_euclid(900);
+    if let Some(offset) = unpack(CACHED.load(Ordering::Relaxed), quarter) {
+        return offset;
+    }
+    let offset = read_local_offset(unix);
+    if let Some(packed) = pack(quarter, offset) {
+        CACHED.store(packed, Ordering::Relaxed);
+    }
+    offset
+}
+
+/// One word for the cache, so that a reader never pairs one quarter with
+/// another's offset: `(quarter + 1) << 32 | offset`; 0 is "not read yet".
+fn pack(quarter: i64, offset: i64) -> Option<u64> {
+    let quarter = u32::try_from(quarter + 1).ok()?;
+    let offset = i32::try_from(offset).ok()?;
+    Some(u64::from(quarter) << 32 | u64::from(offset as u32))
+}
+
+fn unpack(packed: u64, quarter: i64) -> Option<i64> {
+    let same = packed != 0 && i64::from((packed >> 32) as u32) == quarter + 1;
+    same.then(|| i64::from(packed as u32 as i32))
+}
+
+fn read_local_offset(unix: i64) -> i64 {
     // libc deprecates musl's time_t alias (its width changes in libc 1.0); it
     // is 64 bits on the 64-bit targets the npm packages are built for.
     #[allow(deprecated)]
@@ -108,6 +138,20 @@ mod tests {
         assert_eq!(parse_rfc3339_utc("2026-13-22T20:01:02.123Z"), None);
         assert_eq!(parse_rfc3339_utc("2026-11-22T20:01:02.12éZ"), None);
         assert_eq!(parse_rfc3339_utc("éééééééééééééééééééééééé"), None);
+    }
+
+    #[test]
+    fn the_cached_offset_is_the_one_read_for_its_quarter_hour_only() {
+        let quarter = 1_796_000_000 / 900;
+        for offset in [0, 3600, -18_000, 45_900, -34_200] {
+            let packed = pack(quarter, offset).unwrap();
+            assert_eq!(unpack(packed, quarter), Some(offset));
+            assert_eq!(unpack(packed, quarter + 1), None);
+        }
+        assert_eq!(unpack(0, -1), None, "empty is never a hit");
+        let now = 1_796_000_123;
+        assert_eq!(local_offset_secs(now), read_local_offset(now));
+        assert_eq!(local_offset_secs(now), read_local_offset(now));
     }
 
     #[test]
