@@ -49,7 +49,8 @@ pub async fn build(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
             }
             true
         }
-        Err(reason) => {
+        Err(error) => {
+            let reason = error.to_string();
             emit(&events, Event::PromoteFailed { build: 1, reason }).await;
             false
         }

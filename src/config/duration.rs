@@ -1,5 +1,6 @@
 //! Durations written as strings in watch.toml: `"500ms"`, `"10s"`, `"5m"`, `"1h"`.
 
+use super::ValueError;
 use serde::Deserialize;
 use serde::de::{Deserializer, Error};
 use std::time::Duration;
@@ -16,12 +17,8 @@ impl<'de> Deserialize<'de> for Dur {
 }
 
 /// Parses `<number><unit>` with unit ms, s, m or h; the number may have a fraction.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!(
-            "invalid duration `{text}`: write a number and a unit (ms, s, m or h), like \"500ms\", \"10s\" or \"5m\""
-        )
-    };
+pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
+    let bad = || ValueError::InvalidDuration(text.to_string());
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -37,7 +34,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     let millis = value * millis_per_unit;
     if !millis.is_finite() || millis > 1e12 {
-        return Err(format!("duration `{text}` is too long"));
+        return Err(ValueError::DurationTooLong(text.to_string()));
     }
     Ok(Duration::from_micros((millis * 1_000.0).round() as u64))
 }

@@ -4,6 +4,26 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+/// One value of watch.toml that cannot be used, before it is placed in the
+/// file (a `ConfigError` adds where).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("unknown signal `{text}` (expected one of {expected})")]
+    UnknownSignal { text: String, expected: String },
+    #[error("invalid glob `{text}`: {reason}")]
+    InvalidGlob { text: String, reason: String },
+    #[error(
+        "invalid duration `{0}`: write a number and a unit (ms, s, m or h), like \"500ms\", \"10s\" or \"5m\""
+    )]
+    InvalidDuration(String),
+    #[error("duration `{0}` is too long")]
+    DurationTooLong(String),
+    #[error("program `{program}` not found (looked for {})", path.display())]
+    ProgramMissing { program: String, path: PathBuf },
+    #[error("program `{program}` not found in {} or on PATH", bin.display())]
+    ProgramNotOnPath { program: String, bin: PathBuf },
+}
+
 /// A configuration problem, located in watch.toml where it can be.
 #[derive(Debug, Clone)]
 pub struct ConfigError {

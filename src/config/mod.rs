@@ -12,7 +12,7 @@ mod values;
 mod warm;
 
 pub use duration::{format_duration, parse_duration};
-pub use error::{ConfigError, Location};
+pub use error::{ConfigError, Location, ValueError};
 pub use program::{first_program, search_path};
 pub use values::{OnChange, OnPromote, Pattern, Restart, SignalName};
 pub use warm::WarmConfig;

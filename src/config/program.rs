@@ -1,6 +1,7 @@
 //! Finding the program a shell command starts, so that a missing one is named
 //! before anything runs.
 
+use super::ValueError;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -90,23 +91,23 @@ pub fn search_path(root: &Path) -> OsString {
 }
 
 /// Resolves a program as the shell would from `cwd`, with the workspace PATH.
-pub fn resolve(program: &str, root: &Path, cwd: &Path) -> Result<PathBuf, String> {
+pub fn resolve(program: &str, root: &Path, cwd: &Path) -> Result<PathBuf, ValueError> {
     if program.contains('/') {
         let path = cwd.join(program);
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(format!(
-                "program `{program}` not found (looked for {})",
-                path.display()
-            ))
+            Err(ValueError::ProgramMissing {
+                program: program.to_string(),
+                path,
+            })
         };
     }
     which::which_in(program, Some(search_path(root)), cwd).map_err(|_| {
-        format!(
-            "program `{program}` not found in {} or on PATH",
-            root.join("node_modules/.bin").display()
-        )
+        ValueError::ProgramNotOnPath {
+            program: program.to_string(),
+            bin: root.join("node_modules/.bin"),
+        }
     })
 }
 
@@ -156,8 +157,13 @@ mod tests {
         assert!(resolve("sh", root.path(), root.path()).is_ok());
         let missing = resolve("no-such-program-xyz", root.path(), root.path()).unwrap_err();
         assert!(
-            missing.contains("`no-such-program-xyz` not found"),
+            matches!(&missing, ValueError::ProgramNotOnPath { program, .. } if program == "no-such-program-xyz"),
             "{missing}"
+        );
+        assert!(
+            missing
+                .to_string()
+                .contains("`no-such-program-xyz` not found")
         );
     }
 }

@@ -182,7 +182,7 @@ fn watch_config(check: &Checker, raw: RawWatch) -> Result<WatchConfig, ConfigErr
             .iter()
             .map(|value| {
                 Pattern::parse(value.get_ref())
-                    .map_err(|message| check.error(value.span(), message))
+                    .map_err(|e| check.error(value.span(), e.to_string()))
             })
             .collect()
     };

@@ -1,6 +1,7 @@
 //! The small typed values of watch.toml, each checked as it is read so that
 //! serde's error carries the value's span.
 
+use super::ValueError;
 use globset::{Glob, GlobBuilder};
 use rustix::process::Signal;
 use serde::Deserialize;
@@ -31,7 +32,7 @@ impl SignalName {
         signal: Signal::TERM,
     };
 
-    pub fn parse(text: &str) -> Result<SignalName, String> {
+    pub fn parse(text: &str) -> Result<SignalName, ValueError> {
         let upper = text.trim().to_ascii_uppercase();
         let full = if upper.starts_with("SIG") {
             upper
@@ -44,10 +45,10 @@ impl SignalName {
             .map(|&(name, signal)| SignalName { name, signal })
             .ok_or_else(|| {
                 let names: Vec<&str> = SIGNALS.iter().map(|(name, _)| *name).collect();
-                format!(
-                    "unknown signal `{text}` (expected one of {})",
-                    names.join(", ")
-                )
+                ValueError::UnknownSignal {
+                    text: text.to_string(),
+                    expected: names.join(", "),
+                }
             })
     }
 }
@@ -141,7 +142,7 @@ pub struct Pattern {
 impl Pattern {
     /// Patterns match workspace-relative paths; one without a `/` matches a
     /// name at any depth, as in .gitignore.
-    pub fn parse(text: &str) -> Result<Pattern, String> {
+    pub fn parse(text: &str) -> Result<Pattern, ValueError> {
         let trimmed = text.trim_start_matches("./");
         let anchored = if trimmed.contains('/') {
             trimmed.trim_start_matches('/').to_string()
@@ -151,7 +152,10 @@ impl Pattern {
         let glob = GlobBuilder::new(&anchored)
             .literal_separator(true)
             .build()
-            .map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?;
+            .map_err(|e| ValueError::InvalidGlob {
+                text: text.to_string(),
+                reason: e.kind().to_string(),
+            })?;
         Ok(Pattern {
             text: text.to_string(),
             glob,
@@ -196,6 +200,7 @@ mod tests {
         assert!(
             SignalName::parse("SIGBOGUS")
                 .unwrap_err()
+                .to_string()
                 .contains("SIGTERM")
         );
     }

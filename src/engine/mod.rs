@@ -14,7 +14,7 @@ pub use schedule::{Action, Schedule};
 use crate::build::{BuildOutcome, BuildRequest, run_build};
 use crate::config::Config;
 use crate::event::{BuildReason, BuildStatus, Command, Event, Stamped};
-use crate::promote::Promotion;
+use crate::promote::{PromoteError, Promotion};
 use crate::snapshot::{Current, Snapshot};
 use crate::supervise::Supervisor;
 use crate::watch::{ChangeBatch, PathFilter, Watcher, debounce};
@@ -39,7 +39,7 @@ pub enum Input {
 #[derive(Debug)]
 pub struct Finished {
     pub outcome: BuildOutcome,
-    pub promotion: Option<Result<Promotion, String>>,
+    pub promotion: Option<Result<Promotion, PromoteError>>,
 }
 
 /// How a finished build's snapshot is taken in if it succeeded.
@@ -414,7 +414,7 @@ impl Engine {
             Some(Err(reason)) => {
                 self.emit(Event::PromoteFailed {
                     build: outcome.id,
-                    reason: reason.clone(),
+                    reason: reason.to_string(),
                 })
                 .await
             }

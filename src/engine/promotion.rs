@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::event::Event;
-use crate::promote::{self, PromoteSpec, Promotion, StrategyPref};
+use crate::promote::{self, PromoteError, PromoteSpec, Promotion, StrategyPref};
 use crate::supervise::leftovers::{BUILD_FILE, stop_leftovers};
 use std::path::Path;
 
@@ -20,11 +20,13 @@ pub fn spec(config: &Config) -> Option<PromoteSpec> {
     })
 }
 
-/// Promotes off the runtime's thread; the error is the user's sentence.
-pub async fn run(spec: PromoteSpec) -> Result<Promotion, String> {
+/// Promotes off the runtime's thread.
+pub async fn run(spec: PromoteSpec) -> Result<Promotion, PromoteError> {
     match tokio::task::spawn_blocking(move || promote::promote(&spec)).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("the promotion stopped unexpectedly: {e}")),
+        Ok(result) => result,
+        Err(e) => Err(PromoteError::Internal(format!(
+            "the promotion stopped unexpectedly: {e}"
+        ))),
     }
 }
 

@@ -163,7 +163,7 @@ pub fn promote(spec: &PromoteSpec) -> Result<Promotion, PromoteError> {
 /// swap: an error there drops the staged copy (it becomes the spare).
 pub fn promote_checked(
     spec: &PromoteSpec,
-    quiet: &dyn Fn() -> Result<(), String>,
+    quiet: &dyn Fn() -> Result<(), PromoteError>,
 ) -> Result<Promotion, PromoteError> {
     let started = Instant::now();
     let layout = Layout::new(&spec.target).map_err(io_err("use", &spec.target))?;
@@ -201,12 +201,12 @@ pub fn promote_checked(
             return Err(e);
         }
     };
-    if let Err(reason) = quiet() {
+    if let Err(error) = quiet() {
         let spare = swap::name_of(&layout.sibling(Kind::Spare));
         if swap::rename(&dir, &layout, &swap::name_of(&stage), &spare).is_err() {
             let _ = generations::discard(&layout, &stage);
         }
-        return Err(PromoteError::NotQuiet(reason));
+        return Err(error);
     }
     // From the swap on, the target changes: devloop's own writes.
     let _busy = activity::Busy::start();

@@ -6,7 +6,7 @@ use super::{Compiler, Finished, Input};
 use crate::build::BuildOutcome;
 use crate::engine::promote_spec;
 use crate::event::{BuildStatus, Event};
-use crate::promote::promote_checked;
+use crate::promote::{PromoteError, Promotion, promote_checked};
 use crate::warm::output::Marks;
 use crate::warm::{presets, quiet};
 use std::time::Duration;
@@ -19,7 +19,7 @@ pub(super) type Staging = JoinHandle<Staged>;
 /// What staging a cycle came to.
 pub(super) struct Staged {
     outcome: BuildOutcome,
-    promotion: Result<crate::promote::Promotion, String>,
+    promotion: Result<Promotion, PromoteError>,
     /// Dropped because the compiler was not quiet: held and tried again.
     loud: bool,
     /// The preset's writes after done never came (nx without
@@ -50,7 +50,7 @@ const SETTLE_ROUNDS: u32 = 5;
 /// A cycle whose promotion was dropped, waiting for the output to go quiet.
 pub(super) struct Held {
     outcome: BuildOutcome,
-    reason: String,
+    reason: PromoteError,
     tries: u32,
     pub(super) at: Instant,
 }
@@ -82,7 +82,7 @@ impl Compiler {
 
     /// A promotion dropped because the output was not quiet: tried again
     /// once it has been quiet a moment, unless a newer cycle is on its way.
-    pub(super) async fn hold(&mut self, outcome: BuildOutcome, reason: String) {
+    pub(super) async fn hold(&mut self, outcome: BuildOutcome, reason: PromoteError) {
         let tries = self.tries;
         if tries >= QUIET_TRIES || !self.queue.is_empty() || self.cycles.is_open() {
             return self.done(outcome, Some(Err(reason))).await;
@@ -162,14 +162,14 @@ impl Compiler {
             let quiet = || {
                 if !taps.quiet_since(at_done) {
                     loud.set(true);
-                    Err(format!(
+                    Err(PromoteError::NotQuiet(format!(
                         "the compiler printed again while build {build} was being staged: not promoted, the next cycle will be"
-                    ))
+                    )))
                 } else if quiet::fingerprint(&spec.output) != before {
                     loud.set(true);
-                    Err(format!(
+                    Err(PromoteError::NotQuiet(format!(
                         "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
-                    ))
+                    )))
                 } else {
                     Ok(())
                 }
@@ -180,12 +180,12 @@ impl Compiler {
                 );
                 return Staged {
                     outcome,
-                    promotion: Err(reason),
+                    promotion: Err(PromoteError::NotQuiet(reason)),
                     loud: true,
                     missed_writes,
                 };
             }
-            let promotion = promote_checked(&spec, &quiet).map_err(|e| e.to_string());
+            let promotion = promote_checked(&spec, &quiet);
             let loud = promotion.is_err() && loud.get();
             Staged {
                 outcome,
@@ -260,7 +260,7 @@ impl Compiler {
     pub(super) async fn done(
         &self,
         outcome: BuildOutcome,
-        promotion: Option<Result<crate::promote::Promotion, String>>,
+        promotion: Option<Result<Promotion, PromoteError>>,
     ) {
         let finished = Finished { outcome, promotion };
         let _ = self.ctx.inbox.send(Input::WarmDone(finished)).await;
