@@ -47,9 +47,9 @@ pub fn own_executable() -> std::path::PathBuf {
 }
 
 /// Orphaned descendants are reparented to devloop rather than to init.
-pub fn become_subreaper() -> Result<(), String> {
+pub fn become_subreaper() -> Result<(), super::SubreaperError> {
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
-        .map_err(|e| format!("cannot become a child subreaper ({e}): a daemon that leaves its process group is not stopped at exit"))
+        .map_err(super::SubreaperError::Refused)
 }
 
 /// One process's entry; None when it is gone or cannot be read.

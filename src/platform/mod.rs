@@ -30,6 +30,19 @@ pub use signals::{quit_signals, signal_name};
 use rustix::fs::Mode;
 use rustix::io::Errno;
 
+/// Why orphans are not reparented to devloop.
+#[derive(Debug, thiserror::Error)]
+pub enum SubreaperError {
+    #[error(
+        "cannot become a child subreaper ({0}): a daemon that leaves its process group is not stopped at exit"
+    )]
+    Refused(Errno),
+    #[error(
+        "{0} has no child subreaper: a daemon that leaves its process group is not stopped at exit"
+    )]
+    Unsupported(&'static str),
+}
+
 /// What devloop needs to know about one process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcInfo {

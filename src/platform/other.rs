@@ -32,8 +32,8 @@ pub fn own_executable() -> std::path::PathBuf {
     std::env::current_exe().unwrap_or_else(|_| "devloop".into())
 }
 
-pub fn become_subreaper() -> Result<(), String> {
-    Err("this system has no child subreaper: a daemon that leaves its process group is not stopped at exit".to_string())
+pub fn become_subreaper() -> Result<(), super::SubreaperError> {
+    Err(super::SubreaperError::Unsupported("this system"))
 }
 
 pub fn process(_pid: u32) -> Option<ProcInfo> {

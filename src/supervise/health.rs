@@ -22,6 +22,41 @@ pub struct ProbeDir {
     pub env: Vec<(String, String)>,
 }
 
+/// Why a probe failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("timed out")]
+    TimedOut,
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("no HTTP status line in the answer")]
+    NoStatusLine,
+    #[error("HTTP status {0}")]
+    Status(u16),
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("exit code {0}")]
+    Exit(i32),
+    #[error("killed by a signal")]
+    Killed,
+}
+
+/// An http health URL that devloop cannot probe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("`{0}` is not an http:// URL")]
+    NotHttp(String),
+    #[error("bad port in `{0}`")]
+    BadPort(String),
+    #[error("no host in `{0}`")]
+    NoHost(String),
+}
+
 /// How often a process that has not passed yet is probed: a server is
 /// usually up within a fraction of a second, and "ready" should say so.
 const STARTING_INTERVAL: Duration = Duration::from_millis(100);
@@ -46,7 +81,7 @@ pub async fn watch(health: Health, dir: ProbeDir, results: mpsc::Sender<bool>) {
 }
 
 /// One probe within `limit`.
-pub async fn check(probe: &Probe, limit: Duration, dir: &ProbeDir) -> Result<(), String> {
+pub async fn check(probe: &Probe, limit: Duration, dir: &ProbeDir) -> Result<(), ProbeError> {
     let attempt = async {
         match probe {
             Probe::Http(url) => http(url).await,
@@ -56,68 +91,65 @@ pub async fn check(probe: &Probe, limit: Duration, dir: &ProbeDir) -> Result<(),
     };
     timeout(limit, attempt)
         .await
-        .unwrap_or_else(|_| Err("timed out".into()))
+        .unwrap_or(Err(ProbeError::TimedOut))
 }
 
-async fn tcp(port: u16) -> Result<(), String> {
+async fn tcp(port: u16) -> Result<(), ProbeError> {
     // A server may listen on IPv4 or IPv6 loopback only.
     match TcpStream::connect(("127.0.0.1", port)).await {
         Ok(_) => Ok(()),
         Err(first) => TcpStream::connect(("::1", port))
             .await
             .map(drop)
-            .map_err(|_| first.to_string()),
+            .map_err(|_| first.into()),
     }
 }
 
-async fn http(url: &str) -> Result<(), String> {
+async fn http(url: &str) -> Result<(), ProbeError> {
     let (host, port, path) = parse_http_url(url)?;
-    let mut stream = TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut stream = TcpStream::connect((host.as_str(), port)).await?;
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    stream.write_all(request.as_bytes()).await?;
     // Only the status line matters; it fits in the first reads.
     let mut head = Vec::new();
     let mut buffer = [0u8; 1024];
     while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 8192 {
-        let read = stream.read(&mut buffer).await.map_err(|e| e.to_string())?;
+        let read = stream.read(&mut buffer).await?;
         if read == 0 {
             break;
         }
         head.extend_from_slice(&buffer[..read]);
     }
-    let status = status_code(&head).ok_or("no HTTP status line in the answer")?;
+    let status = status_code(&head).ok_or(ProbeError::NoStatusLine)?;
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err(format!("HTTP status {status}"))
+        Err(ProbeError::Status(status))
     }
 }
 
 /// `http://host[:port][/path]` into its parts (port 80 by default).
-pub fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
+pub fn parse_http_url(url: &str) -> Result<(String, u16, String), UrlError> {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("`{url}` is not an http:// URL"))?;
+        .ok_or_else(|| UrlError::NotHttp(url.to_string()))?;
     let (authority, path) = match rest.find('/') {
         Some(slash) => (&rest[..slash], &rest[slash..]),
         None => (rest, "/"),
     };
     let (host, port) = match authority.rsplit_once(':') {
         Some((host, port)) if !port.contains(']') => {
-            let port = port.parse().map_err(|_| format!("bad port in `{url}`"))?;
+            let port = port
+                .parse()
+                .map_err(|_| UrlError::BadPort(url.to_string()))?;
             (host, port)
         }
         _ => (authority, 80),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {
-        return Err(format!("no host in `{url}`"));
+        return Err(UrlError::NoHost(url.to_string()));
     }
     Ok((host.to_string(), port, path.to_string()))
 }
@@ -140,17 +172,20 @@ impl Drop for GroupGuard {
     }
 }
 
-async fn exec(command: &str, dir: &ProbeDir) -> Result<(), String> {
+async fn exec(command: &str, dir: &ProbeDir) -> Result<(), ProbeError> {
     let mut cmd = shell(command, &dir.root, &dir.root.join(&dir.cwd));
     cmd.envs(dir.env.iter().map(|(k, v)| (k, v)));
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
-    let mut child = spawn(&mut cmd).map_err(|e| format!("cannot run `{command}`: {e}"))?;
+    let mut child = spawn(&mut cmd).map_err(|source| ProbeError::Spawn {
+        command: command.to_string(),
+        source,
+    })?;
     let _guard = GroupGuard(child.id().unwrap_or(0));
-    let status = child.wait().await.map_err(|e| e.to_string())?;
+    let status = child.wait().await?;
     match status.code() {
         Some(0) => Ok(()),
-        Some(code) => Err(format!("exit code {code}")),
-        None => Err("killed by a signal".into()),
+        Some(code) => Err(ProbeError::Exit(code)),
+        None => Err(ProbeError::Killed),
     }
 }
 
@@ -200,10 +235,11 @@ mod tests {
                 .is_ok()
         );
         let failed = check(&Probe::Exec("exit $CODE".into()), second, &dir).await;
-        assert_eq!(failed, Err("exit code 3".into()));
+        assert!(matches!(failed, Err(ProbeError::Exit(3))), "{failed:?}");
         let slow = Probe::Exec("sleep 5".into());
         let limit = Duration::from_millis(100);
-        assert_eq!(check(&slow, limit, &dir).await, Err("timed out".into()));
+        let slow = check(&slow, limit, &dir).await;
+        assert!(matches!(slow, Err(ProbeError::TimedOut)), "{slow:?}");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         assert!(check(&Probe::Tcp(port), second, &dir).await.is_ok());

@@ -121,7 +121,12 @@ impl Supervisor {
             }
             // What this platform cannot do, said once.
             let limits = crate::platform::limits().iter().map(|l| l.to_string());
-            for message in subreaper.err().into_iter().chain(limits) {
+            for message in subreaper
+                .err()
+                .map(|e| e.to_string())
+                .into_iter()
+                .chain(limits)
+            {
                 set.shared.emit(Event::Notice { message }).await;
             }
             set.run(inbox, reports).await;

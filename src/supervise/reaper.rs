@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep};
 
 /// Asks the kernel to reparent orphaned descendants to devloop; says why
 /// not where that is not possible (PID 1 gets them anyway).
-pub fn become_subreaper() -> Result<(), String> {
+pub fn become_subreaper() -> Result<(), platform::SubreaperError> {
     if std::process::id() == 1 {
         return Ok(());
     }
