@@ -169,7 +169,7 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     // Nor for an output nobody reads: what it has not written is lost anyway.
     let sink_crashed = join_within(sink, SINK_GRACE).is_some_and(|r| r.is_err());
     match result {
-        Err(message) => fail(EXIT_FAILED, &message),
+        Err(error) => fail(EXIT_FAILED, &error.to_string()),
         Ok(()) if sink_crashed => fail(
             EXIT_FAILED,
             "the output stopped unexpectedly (see the panic above); every process was stopped",
@@ -221,7 +221,7 @@ async fn forward_actions(mut actions: mpsc::Receiver<Command>, inbox: mpsc::Send
 
 /// SIGINT, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT become a
 /// graceful quit.
-fn forward_signals(inbox: mpsc::Sender<Input>) -> Result<(), String> {
+fn forward_signals(inbox: mpsc::Sender<Input>) -> Result<(), crate::platform::SignalError> {
     let mut signals = crate::platform::quit_signals()?;
     tokio::spawn(async move {
         while let Some(name) = signals.recv().await {

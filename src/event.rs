@@ -260,7 +260,7 @@ impl Command {
     }
 
     /// A line typed on standard input in headless mode.
-    pub fn parse_line(line: &str) -> Result<Command, String> {
+    pub fn parse_line(line: &str) -> Result<Command, CommandError> {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("b"), None) => Ok(Command::Build),
@@ -271,12 +271,22 @@ impl Command {
             }),
             (Some("r"), Some(name)) if words.next().is_none() => Ok(Command::Restart(name.into())),
             (Some("s"), Some(name)) if words.next().is_none() => Ok(Command::Toggle(name.into())),
-            _ => Err(format!(
-                "unknown command `{}`: b builds, x cancels the build, u rolls back, r NAME restarts a process, s NAME stops or starts it, q quits",
-                line.trim()
-            )),
+            _ => Err(CommandError::Unknown(line.trim().to_string())),
         }
     }
+}
+
+/// A line on standard input that is no command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error(
+        "unknown command `{0}`: b builds, x cancels the build, u rolls back, r NAME restarts a process, s NAME stops or starts it, q quits"
+    )]
+    Unknown(String),
+    #[error("a line on standard input is longer than {0} bytes; skipped")]
+    TooLong(usize),
+    #[error("a line on standard input is not UTF-8; skipped")]
+    NotUtf8,
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! and commands read from standard input.
 
 use crate::engine::Input;
-use crate::event::{Command, Event, JsonLines, Stamped};
+use crate::event::{Command, CommandError, Event, JsonLines, Stamped};
 use std::io::Write;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
@@ -124,14 +124,12 @@ pub async fn read_commands_from(
             return;
         }
         let parsed = if too_long {
-            Err(format!(
-                "a line on standard input is longer than {MAX_COMMAND_LINE} bytes; skipped"
-            ))
+            Err(CommandError::TooLong(MAX_COMMAND_LINE))
         } else {
             match std::str::from_utf8(&line) {
                 Ok(text) if text.trim().is_empty() => continue,
                 Ok(text) => Command::parse_line(text),
-                Err(_) => Err("a line on standard input is not UTF-8; skipped".to_string()),
+                Err(_) => Err(CommandError::NotUtf8),
             }
         };
         match parsed {
@@ -140,7 +138,8 @@ pub async fn read_commands_from(
                     return;
                 }
             }
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 let _ = events.send(Stamped::now(Event::Error { message })).await;
             }
         }

@@ -34,6 +34,17 @@ pub enum Input {
     WarmDone(Finished),
 }
 
+/// Why devloop could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot start watching files: {0}")]
+    Watch(#[from] notify::Error),
+    #[error("the first walk of the watched paths failed: {0}")]
+    Walk(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Signal(#[from] crate::platform::SignalError),
+}
+
 /// A build's end as its task reports it: the outcome, and the promotion that
 /// followed a successful build when watch.toml has `[promote]`.
 #[derive(Debug)]
@@ -108,7 +119,7 @@ impl Engine {
     }
 
     /// Watches, builds on changes, and returns once asked to quit and idle.
-    pub async fn run(mut self) -> Result<(), String> {
+    pub async fn run(mut self) -> Result<(), RunError> {
         // A killed devloop may have left the target half-promoted: first of all.
         for event in recover(&self.config).await {
             self.emit(event).await;
@@ -124,9 +135,8 @@ impl Engine {
         }
         // The first walk blocks: off the async threads with it.
         let config = self.config.clone();
-        let (watcher, setup) = tokio::task::spawn_blocking(move || Watcher::start(&config))
-            .await
-            .map_err(|e| format!("the first walk of the watched paths failed: {e}"))??;
+        let (watcher, setup) =
+            tokio::task::spawn_blocking(move || Watcher::start(&config)).await??;
         // After the one early return: from here on, shutdown() stops them.
         self.supervisor.start().await;
         let paths = self

@@ -5,6 +5,30 @@
 
 use serde_json::Value;
 
+/// Why a JSON file cannot be edited.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("line {line} column {column}: {source}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        source: serde_json::Error,
+    },
+    #[error("expected {what} at byte {at}")]
+    Expected { what: &'static str, at: usize },
+    #[error("unexpected end of file")]
+    End,
+    #[error("unterminated string")]
+    Unterminated,
+    #[error("a key that is not a JSON string: {0}")]
+    Key(serde_json::Error),
+    #[error("{0} is not an object")]
+    NotAnObject(String),
+    /// The text after the edit does not hold the value: a bug of the editor.
+    #[error("the edit did not land")]
+    NotLanded,
+}
+
 /// The byte range of a value in the text.
 #[derive(Debug, Clone, Copy)]
 struct Span {
@@ -49,7 +73,7 @@ impl Scanner<'_> {
     }
 
     /// The end of the value starting at `at` (after blanks).
-    fn value_end(&self, at: usize) -> Result<usize, String> {
+    fn value_end(&self, at: usize) -> Result<usize, EditError> {
         let t = self.text;
         match t.get(at) {
             Some(b'"') => self.string_end(at),
@@ -61,7 +85,7 @@ impl Scanner<'_> {
                         i = self.string_end(i)?;
                         i = self.blank(i);
                         if t.get(i) != Some(&b':') {
-                            return Err(format!("expected ':' at byte {i}"));
+                            return Err(EditError::Expected { what: "':'", at: i });
                         }
                         i = self.blank(i + 1);
                     }
@@ -69,7 +93,7 @@ impl Scanner<'_> {
                     match t.get(i) {
                         Some(b',') => i = self.blank(i + 1),
                         Some(c) if *c == close => {}
-                        _ => return Err(format!("expected ',' at byte {i}")),
+                        _ => return Err(EditError::Expected { what: "','", at: i }),
                     }
                 }
                 Ok(i + 1)
@@ -80,37 +104,43 @@ impl Scanner<'_> {
                     i += 1;
                 }
                 if i == at {
-                    return Err(format!("expected a value at byte {at}"));
+                    return Err(EditError::Expected {
+                        what: "a value",
+                        at,
+                    });
                 }
                 Ok(i)
             }
-            None => Err("unexpected end of file".into()),
+            None => Err(EditError::End),
         }
     }
 
-    fn string_end(&self, at: usize) -> Result<usize, String> {
+    fn string_end(&self, at: usize) -> Result<usize, EditError> {
         let t = self.text;
         if t.get(at) != Some(&b'"') {
-            return Err(format!("expected a string at byte {at}"));
+            return Err(EditError::Expected {
+                what: "a string",
+                at,
+            });
         }
         let mut i = at + 1;
         while i < t.len() && t[i] != b'"' {
             i += if t[i] == b'\\' { 2 } else { 1 };
         }
         if i >= t.len() {
-            return Err("unterminated string".into());
+            return Err(EditError::Unterminated);
         }
         Ok(i + 1)
     }
 
     /// The members of the object whose `{` is at `at`.
-    fn members(&self, at: usize) -> Result<Vec<Member>, String> {
+    fn members(&self, at: usize) -> Result<Vec<Member>, EditError> {
         let t = self.text;
         let mut out = Vec::new();
         let mut i = self.blank(at + 1);
         while t.get(i) != Some(&b'}') {
             let key_end = self.string_end(i)?;
-            let key: String = serde_json::from_slice(&t[i..key_end]).map_err(|e| e.to_string())?;
+            let key: String = serde_json::from_slice(&t[i..key_end]).map_err(EditError::Key)?;
             let colon = self.blank(key_end);
             let start = self.blank(colon + 1);
             let end = self.value_end(start)?;
@@ -123,7 +153,10 @@ impl Scanner<'_> {
             if t.get(i) == Some(&b',') {
                 i = self.blank(i + 1);
             } else if t.get(i) != Some(&b'}') {
-                return Err(format!("expected ',' or '}}' at byte {i}"));
+                return Err(EditError::Expected {
+                    what: "',' or '}'",
+                    at: i,
+                });
             }
         }
         Ok(out)
@@ -138,7 +171,7 @@ pub struct Doc {
 
 impl Doc {
     /// The text, if it parses (comments and trailing commas allowed).
-    pub fn parse(text: &str) -> Result<Doc, String> {
+    pub fn parse(text: &str) -> Result<Doc, EditError> {
         parse_value(text)?;
         Ok(Doc {
             text: text.to_string(),
@@ -147,7 +180,7 @@ impl Doc {
 
     /// Sets `key` in the object at `path` (objects on the way are created) to
     /// `value`, replacing an existing value in place.
-    pub fn set(&mut self, path: &[&str], key: &str, value: &Value) -> Result<(), String> {
+    pub fn set(&mut self, path: &[&str], key: &str, value: &Value) -> Result<(), EditError> {
         let object = self.object_at(path)?;
         let scanner = Scanner {
             text: self.text.as_bytes(),
@@ -183,10 +216,10 @@ impl Doc {
         let parsed = parse_value(&text)?;
         let mut at = &parsed;
         for step in path.iter().chain([&key]) {
-            at = at.get(step).ok_or("the edit did not land")?;
+            at = at.get(step).ok_or(EditError::NotLanded)?;
         }
         if at != value {
-            return Err("the edit did not land".into());
+            return Err(EditError::NotLanded);
         }
         self.text = text;
         Ok(())
@@ -203,14 +236,14 @@ impl Doc {
     }
 
     /// The byte offset of the `{` of the object at `path`, made if missing.
-    fn object_at(&mut self, path: &[&str]) -> Result<usize, String> {
+    fn object_at(&mut self, path: &[&str]) -> Result<usize, EditError> {
         let scanner = Scanner {
             text: self.text.as_bytes(),
         };
         let mut at = scanner.blank(0);
         for (depth, step) in path.iter().enumerate() {
             if self.text.as_bytes().get(at) != Some(&b'{') {
-                return Err(format!("{} is not an object", path[..depth].join(".")));
+                return Err(EditError::NotAnObject(path[..depth].join(".")));
             }
             let scanner = Scanner {
                 text: self.text.as_bytes(),
@@ -224,7 +257,7 @@ impl Doc {
             }
         }
         if self.text.as_bytes().get(at) != Some(&b'{') {
-            return Err(format!("{} is not an object", path.join(".")));
+            return Err(EditError::NotAnObject(path.join(".")));
         }
         Ok(at)
     }
@@ -253,9 +286,12 @@ impl Doc {
     }
 }
 
-fn parse_value(text: &str) -> Result<Value, String> {
-    serde_json::from_str(&super::json::strip_jsonc(text))
-        .map_err(|e| format!("line {} column {}: {e}", e.line(), e.column()))
+fn parse_value(text: &str) -> Result<Value, EditError> {
+    serde_json::from_str(&super::json::strip_jsonc(text)).map_err(|e| EditError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        source: e,
+    })
 }
 
 /// The file's indent step: that of its first indented line, else two spaces.

@@ -25,7 +25,7 @@ pub use os::{
     all_pids, become_subreaper, clone_file, copy_range, exchange, files_open_under,
     listening_sockets, own_children, own_executable, process, program_name, socket_holder,
 };
-pub use signals::{quit_signals, signal_name};
+pub use signals::{SignalError, quit_signals, signal_name};
 
 use rustix::fs::Mode;
 use rustix::io::Errno;

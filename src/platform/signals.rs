@@ -40,8 +40,16 @@ pub fn signal_name(number: i32) -> String {
         .map_or_else(|| format!("SIG{number}"), |(_, name)| name.to_string())
 }
 
+/// A quit signal devloop cannot listen for.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot handle {name}: {source}")]
+pub struct SignalError {
+    pub name: &'static str,
+    pub source: std::io::Error,
+}
+
 /// The names of the signals that stop devloop, as they arrive.
-pub fn quit_signals() -> Result<mpsc::Receiver<&'static str>, String> {
+pub fn quit_signals() -> Result<mpsc::Receiver<&'static str>, SignalError> {
     let kinds = [
         (SignalKind::interrupt(), "SIGINT"),
         (SignalKind::terminate(), "SIGTERM"),
@@ -50,7 +58,7 @@ pub fn quit_signals() -> Result<mpsc::Receiver<&'static str>, String> {
     ];
     let (tx, rx) = mpsc::channel(4);
     for (kind, name) in kinds {
-        let mut stream = signal(kind).map_err(|e| format!("cannot handle {name}: {e}"))?;
+        let mut stream = signal(kind).map_err(|source| SignalError { name, source })?;
         let tx = tx.clone();
         tokio::spawn(async move {
             while stream.recv().await.is_some() {

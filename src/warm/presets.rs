@@ -81,14 +81,14 @@ pub fn settle(preset: Option<&str>) -> std::time::Duration {
 
 /// Compiles a done/failed regex. Classes are ASCII (`\d`, `\w`): no
 /// Unicode tables are linked in, and the lines matched are ASCII where it counts.
-pub fn compile(pattern: &str) -> Result<Regex, String> {
+pub fn compile(pattern: &str) -> Result<Regex, Box<regex_automata::meta::BuildError>> {
     let syntax = regex_automata::util::syntax::Config::new()
         .unicode(false)
         .utf8(false);
     Regex::builder()
         .syntax(syntax)
         .build(pattern)
-        .map_err(|e| e.to_string())
+        .map_err(Box::new)
 }
 
 /// The preset for a command, when its tool is one of the known compilers

@@ -48,11 +48,10 @@ pub struct WatchSetup {
 impl Watcher {
     /// Walks the watched paths and adds a watch per directory. Blocks: call
     /// it off the async threads.
-    pub fn start(config: &Config) -> Result<(Watcher, WatchSetup), String> {
+    pub fn start(config: &Config) -> notify::Result<(Watcher, WatchSetup)> {
         let started = Instant::now();
         let (sink, raw) = std_mpsc::channel();
-        let watches =
-            DirWatches::new(sink).map_err(|e| format!("cannot start watching files: {e}"))?;
+        let watches = DirWatches::new(sink)?;
         let mut watcher = Watcher {
             watches,
             raw,
