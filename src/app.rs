@@ -144,7 +144,8 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         let (engine, inbox) = Engine::new(config.clone(), events_tx.clone(), supervisor);
         let socket = match share::serve(&config.state_dir(), control_tx, inbox.clone()) {
             Ok(guard) => Some(guard),
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 let _ = events_tx.send(Stamped::now(Event::Error { message })).await;
                 None
             }

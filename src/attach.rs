@@ -26,13 +26,28 @@ struct Connection {
     write: UnixStream,
 }
 
-fn connect(config: &Config, control: bool) -> Result<Connection, String> {
+/// Why there is nothing to attach to.
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    #[error("no devloop is running in {} ({why}); start one with `devloop run`", root.display())]
+    Nothing {
+        root: std::path::PathBuf,
+        why: String,
+    },
+    #[error(
+        "the devloop running in {} is an older version, which this one cannot view; attach with the devloop that runs it",
+        root.display()
+    )]
+    OlderHost { root: std::path::PathBuf },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn connect(config: &Config, control: bool) -> Result<Connection, ConnectError> {
     let path = crate::share::socket_path(&config.state_dir());
-    let nothing = |why: String| {
-        format!(
-            "no devloop is running in {} ({why}); start one with `devloop run`",
-            config.root.display()
-        )
+    let nothing = |why: String| ConnectError::Nothing {
+        root: config.root.clone(),
+        why,
     };
     let mut write = UnixStream::connect(&path)
         .map_err(|_| nothing(format!("nothing answers on {}", path.display())))?;
@@ -40,14 +55,13 @@ fn connect(config: &Config, control: bool) -> Result<Connection, String> {
     write
         .write_all(first.as_bytes())
         .map_err(|e| nothing(e.to_string()))?;
-    let mut frames = Reader::new(write.try_clone().map_err(|e| e.to_string())?);
+    let mut frames = Reader::new(write.try_clone()?);
     let hello = match frames.read() {
         Ok(Message::Hello(hello)) => hello,
         Err(ReadError::OlderHost) => {
-            return Err(format!(
-                "the devloop running in {} is an older version, which this one cannot view; attach with the devloop that runs it",
-                config.root.display()
-            ));
+            return Err(ConnectError::OlderHost {
+                root: config.root.clone(),
+            });
         }
         _ => return Err(nothing("the socket did not answer as devloop does".into())),
     };
@@ -62,7 +76,7 @@ fn connect(config: &Config, control: bool) -> Result<Connection, String> {
 pub fn attach(config: &Config, control: bool, json: bool) -> ExitCode {
     let connection = match connect(config, control) {
         Ok(connection) => connection,
-        Err(message) => return crate::app::fail(EXIT_USAGE, &message),
+        Err(error) => return crate::app::fail(EXIT_USAGE, &error.to_string()),
     };
     if json {
         print_json(connection)
@@ -174,7 +188,7 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
                             scrollback: again.hello.scrollback,
                         }
                     }
-                    Err(message) => Feed::Ended(message),
+                    Err(error) => Feed::Ended(error.to_string()),
                 },
                 Message::Hello(_) | Message::Live | Message::Other => continue,
             };
@@ -210,7 +224,7 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
 pub fn status(config: &Config, json: bool) -> ExitCode {
     let mut connection = match connect(config, false) {
         Ok(connection) => connection,
-        Err(message) => return crate::app::fail(EXIT_FAILED, &message),
+        Err(error) => return crate::app::fail(EXIT_FAILED, &error.to_string()),
     };
     let hello = connection.hello.clone();
     let mut app = App::new(&hello.processes, hello.scrollback);

@@ -61,15 +61,26 @@ impl Drop for SocketGuard {
     }
 }
 
+/// The attach socket could not be served (devloop runs on without it).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serve attach on {}: {source}", path.display())]
+pub struct ServeError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
+}
+
 /// Listens on the socket in `state_dir`; called with the workspace lock
 /// held, so a socket already there is a dead devloop's and is replaced.
 pub fn serve(
     state_dir: &Path,
     hub: mpsc::Sender<Control>,
     inbox: mpsc::Sender<Input>,
-) -> Result<SocketGuard, String> {
+) -> Result<SocketGuard, ServeError> {
     let path = socket_path(state_dir);
-    let failed = |e: std::io::Error| format!("cannot serve attach on {}: {e}", path.display());
+    let failed = |source| ServeError {
+        path: path.clone(),
+        source,
+    };
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(failed(e)),
         _ => {}

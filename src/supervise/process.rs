@@ -23,6 +23,14 @@ use tokio::time::Instant;
 /// How often a blocked process looks at its port again.
 const PORT_POLL: Duration = Duration::from_millis(250);
 
+/// A process that could not be started (its program is missing, say).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start process `{process}`: {source}")]
+pub struct LaunchError {
+    pub process: String,
+    pub source: std::io::Error,
+}
+
 /// What a process task is asked to do.
 #[derive(Debug)]
 pub enum Control {
@@ -176,7 +184,8 @@ impl Task {
         self.backend(Backend::Starting);
         match self.launch(0).await {
             Ok(run) => Next::Supervise(run, false),
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 self.emit(Event::Error { message }).await;
                 self.after_exit(None, Duration::ZERO).await
             }
@@ -184,8 +193,11 @@ impl Task {
     }
 
     /// Starts a run (on a private port with `proxy`, in `slot`) and says so.
-    async fn launch(&mut self, slot: u8) -> Result<Run, String> {
-        let cannot = |e| format!("cannot start process `{}`: {e}", self.config.name);
+    async fn launch(&mut self, slot: u8) -> Result<Run, LaunchError> {
+        let cannot = |source| LaunchError {
+            process: self.config.name.clone(),
+            source,
+        };
         let (config, port) = match (&self.proxy, self.config.proxy) {
             (Some(_), true) => {
                 let port = super::proxy::private_port().map_err(cannot)?;

@@ -23,7 +23,7 @@ impl Task {
         let mut old = Some((old, serving));
         let mut new = match self.launch(slot).await {
             Ok(run) => run,
-            Err(message) => return self.keep(old, None, message).await,
+            Err(error) => return self.keep(old, None, error.to_string()).await,
         };
         let deadline = Instant::now() + self.config.start_timeout;
         // A restart asked for meanwhile: the new instance may predate it.
