@@ -151,7 +151,7 @@ pub fn detect(root: &Path) -> Workspace {
     let mut read = |relative: &str| match json::read(root, Path::new(relative)) {
         Ok(value) => value,
         Err(warning) => {
-            warnings.push(warning);
+            warnings.push(warning.to_string());
             None
         }
     };

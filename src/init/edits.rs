@@ -3,7 +3,7 @@
 //! and written only with `--apply`, only when every edit of it lands.
 
 use super::apps::{Edit, TextEdit};
-use super::jsonedit::{Doc, diff};
+use super::jsonedit::{Doc, EditError, diff};
 use super::report::Changes;
 use std::path::{Path, PathBuf};
 
@@ -42,28 +42,42 @@ pub fn changes(root: &Path, edits: &[Edit], text_edits: &[TextEdit], apply: bool
     out
 }
 
+/// Why a file's edits were not made; the text follows the file's name.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("cannot read it ({0})")]
+    Unreadable(std::io::Error),
+    #[error("not valid JSON ({0}), left alone")]
+    NotJson(EditError),
+    #[error("{at}: {source}, left alone")]
+    Edit { at: String, source: EditError },
+    #[error("`{0}` is not on exactly one line, left alone")]
+    Anchor(&'static str),
+}
+
 /// The file's text before and after its edits; None when nothing changes.
 fn edited<'a>(
     root: &Path,
     file: &Path,
     mut json: impl Iterator<Item = &'a Edit>,
     text: impl Iterator<Item = &'a TextEdit>,
-) -> Result<Option<(String, String)>, String> {
-    let old =
-        std::fs::read_to_string(root.join(file)).map_err(|e| format!("cannot read it ({e})"))?;
+) -> Result<Option<(String, String)>, Refused> {
+    let old = std::fs::read_to_string(root.join(file)).map_err(Refused::Unreadable)?;
     let mut new = old.clone();
     if let Some(first) = json.next() {
-        let mut doc = Doc::parse(&old).map_err(|e| format!("not valid JSON ({e}), left alone"))?;
+        let mut doc = Doc::parse(&old).map_err(Refused::NotJson)?;
         for edit in std::iter::once(first).chain(json) {
             let path: Vec<&str> = edit.path.iter().map(String::as_str).collect();
             doc.set(&path, &edit.key, &edit.value)
-                .map_err(|e| format!("{}.{}: {e}, left alone", edit.path.join("."), edit.key))?;
+                .map_err(|source| Refused::Edit {
+                    at: format!("{}.{}", edit.path.join("."), edit.key),
+                    source,
+                })?;
         }
         new = doc.text;
     }
     for edit in text {
-        new = insert_after(&new, edit.after, &edit.insert)
-            .ok_or_else(|| format!("`{}` is not on exactly one line, left alone", edit.after))?;
+        new = insert_after(&new, edit.after, &edit.insert).ok_or(Refused::Anchor(edit.after))?;
     }
     Ok((new != old).then_some((old, new)))
 }

@@ -4,15 +4,33 @@
 use serde_json::Value;
 use std::path::Path;
 
+/// A workspace JSON file that init goes on without; its text is the
+/// one-line warning it prints.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{file}: cannot read it ({source}), skipped")]
+    Unreadable {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: not valid JSON ({message}), skipped")]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
 /// Reads `root/relative` as JSON. `Ok(None)`: the file does not exist.
 /// `Err`: a one-line warning naming the file (and line and column for a
 /// syntax error), for the caller to print and go on without the file.
-pub fn read(root: &Path, relative: &Path) -> Result<Option<Value>, String> {
-    let shown = relative.display();
+pub fn read(root: &Path, relative: &Path) -> Result<Option<Value>, ReadError> {
+    let file = relative.display().to_string();
     let text = match std::fs::read_to_string(root.join(relative)) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{shown}: cannot read it ({e}), skipped")),
+        Err(source) => return Err(ReadError::Unreadable { file, source }),
     };
     serde_json::from_str(&strip_jsonc(&text))
         .map(Some)
@@ -20,11 +38,12 @@ pub fn read(root: &Path, relative: &Path) -> Result<Option<Value>, String> {
             // serde_json's message ends with " at line L column C": say it once.
             let message = e.to_string();
             let message = message.split(" at line ").next().unwrap_or_default();
-            format!(
-                "{shown}:{}:{}: not valid JSON ({message}), skipped",
-                e.line(),
-                e.column()
-            )
+            ReadError::Syntax {
+                file,
+                line: e.line(),
+                column: e.column(),
+                message: message.to_string(),
+            }
         })
 }
 
@@ -112,10 +131,26 @@ mod tests {
         .unwrap();
         let warning = read(dir.path(), Path::new("p.json")).unwrap_err();
         assert!(
-            warning.starts_with("p.json:3:3: not valid JSON"),
+            matches!(
+                warning,
+                ReadError::Syntax {
+                    line: 3,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{warning:?}"
+        );
+        assert!(
+            warning
+                .to_string()
+                .starts_with("p.json:3:3: not valid JSON"),
             "{warning}"
         );
-        assert_eq!(read(dir.path(), Path::new("missing.json")), Ok(None));
+        assert!(matches!(
+            read(dir.path(), Path::new("missing.json")),
+            Ok(None)
+        ));
     }
 
     #[test]

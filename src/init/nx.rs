@@ -25,7 +25,7 @@ pub fn projects(root: &Path, layout: &Layout, warnings: &mut Vec<String>) -> Vec
         match json::read(root, &file) {
             Ok(Some(value)) => projects.extend(project(root, file, &value, layout, warnings)),
             Ok(None) => {}
-            Err(warning) => warnings.push(warning),
+            Err(warning) => warnings.push(warning.to_string()),
         }
     }
     projects

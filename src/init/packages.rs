@@ -32,7 +32,7 @@ pub fn projects(
         match json::read(root, &dir.join("package.json")) {
             Ok(Some(value)) => projects.extend(project(dir, &value, layout)),
             Ok(None) => {}
-            Err(warning) => warnings.push(warning),
+            Err(warning) => warnings.push(warning.to_string()),
         }
     }
     projects

@@ -24,11 +24,29 @@ pub struct Written {
     watcher: Mutex<Option<RecommendedWatcher>>,
 }
 
+/// The build output cannot be watched for the preset's writes.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("cannot create {}: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot watch {}: {source}", path.display())]
+    Watch {
+        path: PathBuf,
+        source: notify::Error,
+    },
+}
+
 impl Written {
     /// Watches `output` (created if missing) for writes of files `name`.
-    pub fn watch(output: &Path, name: &'static str) -> Result<Arc<Written>, String> {
-        std::fs::create_dir_all(output)
-            .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
+    pub fn watch(output: &Path, name: &'static str) -> Result<Arc<Written>, WatchError> {
+        let path = || output.to_path_buf();
+        std::fs::create_dir_all(output).map_err(|source| WatchError::Create {
+            path: path(),
+            source,
+        })?;
         let written = Arc::new(Written {
             name,
             writes: Mutex::new(Vec::new()),
@@ -41,10 +59,16 @@ impl Written {
                 written.seen(event);
             }
         })
-        .map_err(|e| format!("cannot watch {}: {e}", output.display()))?;
+        .map_err(|source| WatchError::Watch {
+            path: path(),
+            source,
+        })?;
         watcher
             .watch(output, RecursiveMode::Recursive)
-            .map_err(|e| format!("cannot watch {}: {e}", output.display()))?;
+            .map_err(|source| WatchError::Watch {
+                path: path(),
+                source,
+            })?;
         *written.lock_watcher() = Some(watcher);
         Ok(written)
     }

@@ -235,7 +235,10 @@ impl Compiler {
             super::super::written::Written::watch(&output, name)
         })
         .await;
-        match watched.map_err(|e| e.to_string()).and_then(|made| made) {
+        match watched
+            .map_err(|e| e.to_string())
+            .and_then(|made| made.map_err(|e| e.to_string()))
+        {
             Ok(written) => self.written = Some(written),
             Err(why) => {
                 let message = format!("{why}: cycles wait for quiet output instead");
