@@ -44,6 +44,15 @@ impl BuildRequest {
     }
 }
 
+/// A build's end as its driver reports it (the cold build's task, a warm
+/// cycle): the outcome, and the promotion that followed a successful build
+/// when watch.toml has `[promote]`.
+#[derive(Debug)]
+pub struct Finished {
+    pub outcome: BuildOutcome,
+    pub promotion: Option<Result<crate::promote::Promotion, crate::promote::PromoteError>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildOutcome {
     pub id: u64,

@@ -11,10 +11,9 @@ pub use promotion::{
 };
 pub use schedule::{Action, Schedule};
 
-use crate::build::{BuildOutcome, BuildRequest, run_build};
+use crate::build::{BuildRequest, Finished, run_build};
 use crate::config::Config;
 use crate::event::{BuildReason, BuildStatus, Command, Event, Stamped};
-use crate::promote::{PromoteError, Promotion};
 use crate::snapshot::{Current, Snapshot};
 use crate::supervise::Supervisor;
 use crate::watch::{ChangeBatch, PathFilter, Watcher, debounce};
@@ -43,14 +42,6 @@ pub enum RunError {
     Walk(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Signal(#[from] crate::platform::SignalError),
-}
-
-/// A build's end as its task reports it: the outcome, and the promotion that
-/// followed a successful build when watch.toml has `[promote]`.
-#[derive(Debug)]
-pub struct Finished {
-    pub outcome: BuildOutcome,
-    pub promotion: Option<Result<Promotion, PromoteError>>,
 }
 
 /// How a finished build's snapshot is taken in if it succeeded.

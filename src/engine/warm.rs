@@ -2,7 +2,7 @@
 //! go to the compiler task instead of starting builds, and its cycles come
 //! back as finished builds.
 
-use super::{Adopt, Engine, Finished, Running};
+use super::{Adopt, Engine, Finished, Input, Running};
 use crate::event::BuildReason;
 use crate::warm::{Context, ToWarm, Warm};
 
@@ -15,10 +15,21 @@ impl Engine {
         match (&self.warm, reason) {
             (None, _) => {
                 self.waiting = Default::default();
+                // Cycles come back as inputs, in order, among the others.
+                let (done, mut cycles) = tokio::sync::mpsc::channel(4);
+                let inbox = self.inbox_tx.clone();
+                tokio::spawn(async move {
+                    while let Some(finished) = cycles.recv().await {
+                        if inbox.send(Input::WarmDone(finished)).await.is_err() {
+                            return;
+                        }
+                    }
+                });
                 self.warm = Some(Warm::start(Context {
                     config: self.config.clone(),
+                    promote: super::promote_spec(&self.config),
                     events: self.events.clone(),
-                    inbox: self.inbox_tx.clone(),
+                    done,
                 }));
             }
             (Some(warm), BuildReason::Change) => {

@@ -5,9 +5,9 @@ use super::ToWarm;
 use super::cycle::{Cycles, Matched};
 use super::output::{Line, Marks, Taps, tap};
 use super::plain;
+use crate::build::Finished;
 use crate::build::{BuildOutcome, STOP_GRACE};
 use crate::config::{Config, WarmConfig, format_duration};
-use crate::engine::{Finished, Input};
 use crate::event::Stream;
 use crate::event::{BuildReason, BuildStatus, Event, Stamped};
 use crate::proc::{shell, spawn, terminate_group};
@@ -27,11 +27,14 @@ mod staging;
 
 use staging::{AfterDone, Held, Staging};
 
-/// What the warm build needs from the engine.
+/// What the warm build needs from whoever drives it.
 pub struct Context {
     pub config: Arc<Config>,
+    /// Where a good cycle's output goes, if anywhere.
+    pub promote: Option<crate::promote::PromoteSpec>,
     pub events: mpsc::Sender<Stamped>,
-    pub inbox: mpsc::Sender<Input>,
+    /// Each cycle's end, in order.
+    pub done: mpsc::Sender<Finished>,
 }
 
 /// Why one run of the compiler ended.

@@ -2,9 +2,8 @@
 //! ended is staged off the runtime's threads if the compiler stays quiet,
 //! held and tried again when it was not, and reported to the engine.
 
-use super::{Compiler, Finished, Input};
+use super::{Compiler, Finished};
 use crate::build::BuildOutcome;
-use crate::engine::promote_spec;
 use crate::event::{BuildStatus, Event};
 use crate::promote::{PromoteError, Promotion, promote_checked};
 use crate::warm::output::Marks;
@@ -68,8 +67,7 @@ impl Compiler {
 
     pub(super) async fn next_in_queue(&mut self) {
         while let Some((outcome, marks, after)) = self.queue.pop_front() {
-            let spec = promote_spec(&self.ctx.config);
-            match spec {
+            match self.ctx.promote.clone() {
                 Some(spec) if outcome.status == BuildStatus::Ok => {
                     self.tries = 1;
                     self.staging = Some(self.stage(spec, outcome, marks, after));
@@ -100,8 +98,7 @@ impl Compiler {
         let Some(held) = self.held.take() else {
             return;
         };
-        let spec = promote_spec(&self.ctx.config);
-        match spec {
+        match self.ctx.promote.clone() {
             Some(spec) if self.queue.is_empty() && !self.cycles.is_open() => {
                 self.tries = held.tries + 1;
                 // Quiet from the last line taken in: a newer one drops it again.
@@ -266,6 +263,6 @@ impl Compiler {
         promotion: Option<Result<Promotion, PromoteError>>,
     ) {
         let finished = Finished { outcome, promotion };
-        let _ = self.ctx.inbox.send(Input::WarmDone(finished)).await;
+        let _ = self.ctx.done.send(finished).await;
     }
 }
