@@ -14,7 +14,6 @@ use crate::ui;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -116,16 +115,17 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     let (actions_tx, actions) = mpsc::channel(64);
     let headless = cli.headless || cli.json || !std::io::stdout().is_terminal();
     let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
-    let selection = Arc::new(AtomicUsize::new(0));
-    let (local, sink) = if headless {
+    let (local, sink, selection) = if headless {
         let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
-        (Local::Lines(tx), spawn_sink(rx, line_format(cli, &config)))
+        let sink = spawn_sink(rx, line_format(cli, &config));
+        (Local::Lines(tx), sink, None)
     } else {
         let (tx, rx) = mpsc::channel(share::LOCAL_ROUNDS);
         let mut app = ui::App::new(&names, config.ui.scrollback);
-        app.shared_selection = Some(selection.clone());
+        let (selected, selection) = tokio::sync::watch::channel(0);
+        app.shared_selection = Some(selected);
         match ui::spawn(rx, actions_tx, app) {
-            Ok(sink) => (Local::Tui(tx), sink),
+            Ok(sink) => (Local::Tui(tx), sink, Some(selection)),
             Err(error) => {
                 let message = format!("cannot open the terminal UI: {error} (try --headless)");
                 return fail(EXIT_FAILED, &message);

@@ -17,7 +17,7 @@ use crate::ui::Feed;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Events queued for the local line output before it counts as stuck.
 pub const LOCAL_QUEUE: usize = 4096;
@@ -38,8 +38,6 @@ const GATHER_FOR: Duration = Duration::from_millis(2);
 const CHUNK_BYTES: usize = 64 * 1024;
 /// How long viewers have at exit to be sent the rest, the shutdown last.
 pub const VIEWER_GRACE: Duration = Duration::from_secs(1);
-/// How often the host's selection is looked at for viewers that follow it.
-const SELECTION_POLL: Duration = Duration::from_millis(100);
 
 /// Where the host shows events itself.
 pub enum Local {
@@ -106,8 +104,8 @@ pub struct Hub {
     gathered: Vec<u8>,
     send_by: Option<tokio::time::Instant>,
     round: Vec<Stamped>,
-    /// The host TUI's selected pane.
-    selection: Arc<AtomicUsize>,
+    /// The host TUI's selected pane, as it changes (viewers can follow it).
+    selection: Option<watch::Receiver<usize>>,
     sent_selection: usize,
 }
 
@@ -116,7 +114,7 @@ impl Hub {
         process_names: &[String],
         scrollback: usize,
         local: Local,
-        selection: Arc<AtomicUsize>,
+        selection: Option<watch::Receiver<usize>>,
     ) -> Hub {
         Hub {
             history: History::new(process_names, scrollback),
@@ -143,7 +141,7 @@ impl Hub {
         mut control: mpsc::Receiver<Control>,
         mut finish: oneshot::Receiver<()>,
     ) {
-        let mut poll = tokio::time::interval(SELECTION_POLL);
+        let mut selection = self.selection.take();
         loop {
             tokio::select! {
                 biased;
@@ -169,7 +167,10 @@ impl Hub {
                     break;
                 }
                 _ = sleep_until(self.send_by), if self.send_by.is_some() => self.send_gathered(),
-                _ = poll.tick() => self.selection_changed(),
+                changed = changed(&mut selection), if selection.is_some() => match changed {
+                    Some(selected) => self.selection_changed(selected),
+                    None => selection = None,
+                },
             }
         }
         self.send_gathered();
@@ -284,7 +285,7 @@ impl Hub {
                 let queued = Arc::new(AtomicUsize::new(0));
                 let (dropped_tx, dropped) = oneshot::channel();
                 self.hello.viewers = self.viewers.len() + 1;
-                self.hello.selected = self.selection.load(Ordering::Relaxed);
+                self.hello.selected = self.sent_selection;
                 let mut first = Vec::new();
                 frame::json_line(&mut first, &self.hello.to_line());
                 for event in self.history.replay() {
@@ -330,8 +331,7 @@ impl Hub {
         }
     }
 
-    fn selection_changed(&mut self) {
-        let selected = self.selection.load(Ordering::Relaxed);
+    fn selection_changed(&mut self, selected: usize) {
         if selected != self.sent_selection {
             self.sent_selection = selected;
             self.send_gathered();
@@ -360,3 +360,10 @@ fn chunk_of(line: String) -> Chunk {
 
 #[cfg(test)]
 mod tests;
+
+/// The host's next selection; None once the TUI is gone.
+async fn changed(selection: &mut Option<watch::Receiver<usize>>) -> Option<usize> {
+    let receiver = selection.as_mut()?;
+    receiver.changed().await.ok()?;
+    Some(*receiver.borrow_and_update())
+}

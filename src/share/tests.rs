@@ -21,7 +21,7 @@ struct Running {
 
 async fn hub_with_a_viewer() -> Running {
     let (local, local_rx) = mpsc::channel(LOCAL_QUEUE);
-    let hub = Hub::new(&[], 10, Local::Lines(local), Arc::default());
+    let hub = Hub::new(&[], 10, Local::Lines(local), None);
     let (events, events_rx) = mpsc::channel(1024);
     let (control, control_rx) = mpsc::channel(4);
     let (finish, finish_rx) = oneshot::channel();

@@ -99,7 +99,7 @@ pub struct App {
     /// A short answer to the last key, like a refused command.
     pub message: Option<String>,
     /// The host publishes its selection here for viewers that follow it.
-    pub shared_selection: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    pub shared_selection: Option<tokio::sync::watch::Sender<usize>>,
 }
 
 impl Feed {
@@ -353,7 +353,7 @@ impl App {
             self.selected = index;
             self.search.current = None;
             if let Some(shared) = &self.shared_selection {
-                shared.store(index, std::sync::atomic::Ordering::Relaxed);
+                shared.send_replace(index);
             }
         }
     }
