@@ -87,7 +87,7 @@ pub async fn run_build(
         }
     };
     let pgid = child.id().unwrap_or(0);
-    let mut records = Records::new(&request.state_dir, BUILD_FILE);
+    let mut records = Records::new(&request.state_dir, BUILD_FILE).reporting(events.clone());
     if let Some(record) = record_of(pgid, Signal::TERM, STOP_GRACE, "build") {
         records.add(record);
     }

@@ -65,6 +65,9 @@ impl Record {
 pub struct Records {
     path: PathBuf,
     entries: Vec<Record>,
+    /// Where a failed write is said (once, until a write succeeds again).
+    report: Option<tokio::sync::mpsc::Sender<crate::event::Stamped>>,
+    failing: bool,
 }
 
 impl Records {
@@ -74,7 +77,15 @@ impl Records {
         Records {
             path: state_dir.join(file),
             entries: Vec::new(),
+            report: None,
+            failing: false,
         }
+    }
+
+    /// Says a write that failed (a full disk) as an `error` event.
+    pub fn reporting(mut self, events: tokio::sync::mpsc::Sender<crate::event::Stamped>) -> Self {
+        self.report = Some(events);
+        self
     }
 
     /// Empties the file: the entries of an earlier devloop, once they are
@@ -98,13 +109,29 @@ impl Records {
         self.save();
     }
 
-    /// Best effort: without the file, only the leftover cleanup is lost.
-    fn save(&self) {
+    /// Best effort: without the file, only the cleanup after a killed
+    /// devloop is lost, which the `error` event says.
+    fn save(&mut self) {
         let tmp = self.path.with_extension("tmp");
         let text: String = self.entries.iter().map(Record::line).collect();
-        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(text.as_bytes()));
-        if written.is_ok() {
-            let _ = std::fs::rename(&tmp, &self.path);
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .and_then(|()| std::fs::rename(&tmp, &self.path));
+        match written {
+            Ok(()) => self.failing = false,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                if !std::mem::replace(&mut self.failing, true)
+                    && let Some(report) = &self.report
+                {
+                    let message = format!(
+                        "cannot write {} ({e}): if devloop is killed now, the processes it started may be left running (they are still stopped when it quits)",
+                        self.path.display()
+                    );
+                    let event = crate::event::Event::Error { message };
+                    let _ = report.try_send(crate::event::Stamped::now(event));
+                }
+            }
         }
     }
 }

@@ -98,8 +98,11 @@ impl Supervisor {
         let (alerts_tx, alerts) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             root: config.root.clone(),
+            records: Mutex::new(
+                Records::new(&config.state_dir(), leftovers::PROCESSES_FILE)
+                    .reporting(events.clone()),
+            ),
             events,
-            records: Mutex::new(Records::new(&config.state_dir(), leftovers::PROCESSES_FILE)),
             color: options.color,
             reports: reports_tx,
         });

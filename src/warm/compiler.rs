@@ -159,7 +159,8 @@ impl Compiler {
         };
         let pgid = child.id().unwrap_or(0);
         let stdin = child.stdin.take();
-        let mut records = Records::new(&config.state_dir(), BUILD_FILE);
+        let mut records =
+            Records::new(&config.state_dir(), BUILD_FILE).reporting(self.ctx.events.clone());
         if let Some(record) = record_of(pgid, Signal::TERM, STOP_GRACE, "build") {
             records.add(record);
         }

@@ -1,4 +1,4 @@
-//! Promotion: copies, generations, recovery, rollback, readers that never see a partial target, the nudge, and the command line.
+//! Promotion: copies, generations, recovery, rollback, readers that never see a partial target, the nudge, a full disk, and the command line.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,6 +9,7 @@ mod auto_rollback;
 mod basic;
 mod cli;
 mod crash;
+mod full_disk;
 mod nudge;
 mod readers;
 mod recover;
