@@ -142,7 +142,8 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         let options = supervise::Options { color };
         let supervisor = Supervisor::spawn(config.clone(), events_tx.clone(), options);
         let (engine, inbox) = Engine::new(config.clone(), events_tx.clone(), supervisor);
-        let socket = match share::serve(&config.state_dir(), control_tx, inbox.clone()) {
+        let state = config.state_dir();
+        let socket = match share::serve(&state, control_tx, inbox.clone(), events_tx.clone()) {
             Ok(guard) => Some(guard),
             Err(error) => {
                 let message = error.to_string();

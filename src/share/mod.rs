@@ -10,7 +10,7 @@ pub mod protocol;
 mod server;
 
 pub use history::History;
-pub use server::{SocketGuard, serve, socket_path};
+pub use server::{MAX_CLIENTS, SocketGuard, serve, socket_path};
 
 use crate::event::{Event, Stamped};
 use crate::ui::Feed;

@@ -8,15 +8,17 @@ use super::protocol::{self, MAX_LINE};
 use super::{Chunk, Control, Joined};
 use crate::engine::Input;
 use crate::event::Command;
+use crate::event::{Event, Stamped};
 use std::io::IoSlice;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// A viewer has this long to say `view` or `control`.
@@ -28,6 +30,13 @@ const SEND_BUFFER: usize = 1024 * 1024;
 const NOTE_WITHIN: Duration = Duration::from_secs(5);
 /// Bytes of queued chunks taken into one write to a viewer.
 const WRITE_BATCH: usize = 256 * 1024;
+/// Connections open at once, viewers and those yet to say hello: more are
+/// closed at once, so a client opening thousands cannot take devloop's file
+/// descriptors (macOS gives a process 256 by default).
+pub const MAX_CLIENTS: usize = 64;
+/// A kind of bad client is noted at most this often; the note counts the
+/// others.
+const NOTE_EVERY: Duration = Duration::from_secs(10);
 
 pub fn socket_path(state_dir: &Path) -> PathBuf {
     state_dir.join("attach.sock")
@@ -71,10 +80,12 @@ pub struct ServeError {
 
 /// Listens on the socket in `state_dir`; called with the workspace lock
 /// held, so a socket already there is a dead devloop's and is replaced.
+/// Each client dropped for misbehaving is said in `events`.
 pub fn serve(
     state_dir: &Path,
     hub: mpsc::Sender<Control>,
     inbox: mpsc::Sender<Input>,
+    events: mpsc::Sender<Stamped>,
 ) -> Result<SocketGuard, ServeError> {
     let path = socket_path(state_dir);
     let failed = |source| ServeError {
@@ -93,7 +104,8 @@ pub fn serve(
         viewers_done,
     };
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
-    guard.accept = Some(tokio::spawn(accept(listener, hub, inbox, alive)));
+    let notes = Arc::new(Notes::new(events));
+    guard.accept = Some(tokio::spawn(accept(listener, hub, inbox, alive, notes)));
     Ok(guard)
 }
 
@@ -112,8 +124,10 @@ async fn accept(
     hub: mpsc::Sender<Control>,
     inbox: mpsc::Sender<Input>,
     alive: mpsc::Sender<()>,
+    notes: Arc<Notes>,
 ) {
     let me = rustix::process::geteuid().as_raw();
+    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             // Out of descriptors, say: wait rather than spin.
@@ -124,10 +138,30 @@ async fn accept(
         if stream.peer_cred().map(|c| c.uid()).ok() != Some(me) {
             continue;
         }
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            notes.note(
+                Bad::TooMany,
+                format!(
+                    "attach: {MAX_CLIENTS} clients are connected already; one more was refused"
+                ),
+            );
+            continue;
+        };
         more_room(&stream);
         let (read, write) = stream.into_split();
-        let viewer = viewer(read, write, hub.clone(), inbox.clone(), alive.clone());
-        tokio::spawn(viewer);
+        let viewer = viewer(
+            read,
+            write,
+            hub.clone(),
+            inbox.clone(),
+            alive.clone(),
+            notes.clone(),
+        );
+        tokio::spawn(async move {
+            viewer.await;
+            drop(slot);
+        });
     }
 }
 
@@ -137,6 +171,7 @@ async fn viewer(
     hub: mpsc::Sender<Control>,
     inbox: mpsc::Sender<Input>,
     alive: mpsc::Sender<()>,
+    notes: Arc<Notes>,
 ) {
     let mut read = BufReader::new(read);
     let mut first = Vec::new();
@@ -144,7 +179,19 @@ async fn viewer(
     let control = match (hello, first.trim_ascii()) {
         (Ok(Ok(true)), b"control") => true,
         (Ok(Ok(true)), b"view") => false,
-        _ => return,
+        (Err(_), _) => {
+            let message = format!(
+                "attach: a client said neither `view` nor `control` within {}s: dropped",
+                HELLO_WITHIN.as_secs()
+            );
+            return notes.note(Bad::Silent, message);
+        }
+        (Ok(Ok(false)), _) | (Ok(Err(_)), _) => return,
+        (Ok(Ok(true)), _) => {
+            let message =
+                "attach: a client began with something other than `view` or `control`: dropped";
+            return notes.note(Bad::Garbage, message.to_string());
+        }
     };
     let (reply, joined) = oneshot::channel();
     if hub.send(Control::Join { reply }).await.is_err() {
@@ -154,7 +201,10 @@ async fn viewer(
     let id = joined.id;
     let writer_alive = alive.clone();
     let writer = tokio::spawn(async move {
-        write_viewer(write, joined).await;
+        if write_viewer(write, joined).await {
+            let message = "attach: a viewer stopped reading and fell too far behind: dropped";
+            notes.note(Bad::Slow, message.to_string());
+        }
         drop(writer_alive);
     });
     let commands = read_commands(read, control, inbox);
@@ -209,21 +259,29 @@ enum Sent {
     All,
     /// The hub dropped the viewer for falling behind.
     Dropped,
-    /// The viewer is gone, or too slow to finish a frame.
+    /// Dropped, and too slow to take the rest of its frame: nothing more
+    /// can be said to it.
+    Stuck,
+    /// The viewer is gone.
     Failed,
 }
 
 /// The history, then the live queue. Dropped by the hub: a last frame
-/// saying so, if the viewer still reads, then the end.
-async fn write_viewer(mut write: OwnedWriteHalf, joined: Joined) {
+/// saying so, if the viewer still reads, then the end (true).
+async fn write_viewer(mut write: OwnedWriteHalf, joined: Joined) -> bool {
     // The queue is gone by then: a stopped viewer holds no memory while
     // the note waits.
     match write_all_queued(&mut write, joined).await {
         Sent::All => {
             let _ = write.shutdown().await;
+            false
         }
-        Sent::Dropped => said_dropped(write).await,
-        Sent::Failed => {}
+        Sent::Dropped => {
+            said_dropped(write).await;
+            true
+        }
+        Sent::Stuck => true,
+        Sent::Failed => false,
     }
 }
 
@@ -312,7 +370,8 @@ impl Queue {
                         let finished = tokio::time::timeout(NOTE_WITHIN, &mut writing).await;
                         return match finished {
                             Ok(Ok(())) => Sent::Dropped,
-                            _ => Sent::Failed,
+                            Ok(Err(_)) => Sent::Failed,
+                            Err(_) => Sent::Stuck,
                         };
                     }
                     Err(_) => self.hub_gone = true,
@@ -354,6 +413,59 @@ async fn said_dropped(mut write: OwnedWriteHalf) {
     super::frame::json_line(&mut note, protocol::DROPPED);
     let _ = tokio::time::timeout(NOTE_WITHIN, write.write_all(&note)).await;
     let _ = write.shutdown().await;
+}
+
+/// What a client did wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bad {
+    TooMany,
+    Silent,
+    Garbage,
+    Slow,
+}
+
+/// Says in devloop's output that a bad client was dropped: the first of a
+/// kind at once, then at most one note per NOTE_EVERY, counting the rest,
+/// so that a thousand bad clients cost a few lines.
+struct Notes {
+    events: mpsc::Sender<Stamped>,
+    /// Per kind: when it was last said, and how many since.
+    said: Mutex<Vec<(Bad, tokio::time::Instant, u64)>>,
+}
+
+impl Notes {
+    fn new(events: mpsc::Sender<Stamped>) -> Notes {
+        Notes {
+            events,
+            said: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn note(&self, kind: Bad, message: String) {
+        let now = tokio::time::Instant::now();
+        let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
+        let more = match said.iter_mut().find(|(k, ..)| *k == kind) {
+            Some((_, at, skipped)) if now.duration_since(*at) < NOTE_EVERY => {
+                *skipped += 1;
+                return;
+            }
+            Some((_, at, skipped)) => {
+                *at = now;
+                std::mem::take(skipped)
+            }
+            None => {
+                said.push((kind, now, 0));
+                0
+            }
+        };
+        let message = match more {
+            0 => message,
+            n => format!("{message} (and {n} more like it since the last note)"),
+        };
+        let _ = self
+            .events
+            .try_send(Stamped::now(Event::Notice { message }));
+    }
 }
 
 #[cfg(test)]
