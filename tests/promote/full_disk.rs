@@ -7,10 +7,10 @@
 //! devloop runs on (a process restarts), and what was promoted stays.
 
 use crate::common::{Devloop, Workspace};
+use crate::promote_common::mount_tmpfs;
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 const KIB: usize = 1024;
 
@@ -30,29 +30,6 @@ keep = 2
 command = "sleep 1000"
 after = ["build"]
 "#;
-
-/// Unmounts the tmpfs however the test ends.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(dir: &Path, size: &str) -> Option<Mount> {
-    if !rustix::process::geteuid().is_root() {
-        return None;
-    }
-    std::fs::create_dir_all(dir).ok()?;
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(dir)
-        .status()
-        .ok()?
-        .success();
-    ok.then(|| Mount(dir.to_path_buf()))
-}
 
 fn blob_len(workspace: &Workspace) -> u64 {
     std::fs::metadata(workspace.path().join("dist/libs/blob"))

@@ -127,3 +127,31 @@ fn walk(root: &Path, dir: &Path, map: &mut BTreeMap<String, Node>) {
         map.insert(rel, node);
     }
 }
+
+/// A tmpfs mounted for a test, unmounted however the test ends.
+pub struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// A tmpfs of `size` (as mount takes it: `2m`) on `dir`; None unless the
+/// tests run as root and the mount works.
+pub fn mount_tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    fs::create_dir_all(dir).ok()?;
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .status()
+        .ok()?
+        .success();
+    ok.then(|| Mount(dir.to_path_buf()))
+}

@@ -4,34 +4,10 @@
 //! (`DEVLOOP_TEST_FREE_BYTES`) always. The tests of this binary take turns,
 //! because the hook is an environment variable.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use crate::promote_common::{snapshot, write};
+use crate::promote_common::{mount_tmpfs, snapshot, write};
 use devloop::promote::{PromoteError, PromoteSpec, StrategyPref, current_generation, promote};
-
-/// Unmounts the tmpfs however the test ends.
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
-fn try_mount_tmpfs(dir: &Path) -> Option<Mount> {
-    if !rustix::process::geteuid().is_root() {
-        return None;
-    }
-    std::fs::create_dir_all(dir).ok()?;
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(dir)
-        .status()
-        .ok()?
-        .success();
-    ok.then(|| Mount(dir.to_path_buf()))
-}
 
 fn check_refusal(out: &Path, target: &Path) {
     let small = out.join("small");
@@ -83,7 +59,7 @@ fn not_enough_space_leaves_the_target_untouched() {
     let _alone = crate::alone();
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("small-fs");
-    match try_mount_tmpfs(&mnt) {
+    match mount_tmpfs(&mnt, "2m") {
         Some(_mounted) => {
             eprintln!("using a real 2 MiB tmpfs at {}", mnt.display());
             check_refusal(&tmp.path().join("out-real"), &mnt.join("dist/libs"));
