@@ -9,7 +9,8 @@
 //! over the second half).
 //!
 //! Run: `cargo bench --bench soak` (20 minutes; `SOAK_MINUTES=N` for
-//! another length). Linux only: the figures come from /proc.
+//! another length; `SOAK_WITHOUT=flood,viewers` leaves those out, to find
+//! which part a growth comes with). Linux only: the figures come from /proc.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixStream;
@@ -103,6 +104,8 @@ fn main() {
         .and_then(|m| m.parse().ok())
         .unwrap_or(20);
     let length = Duration::from_secs(minutes * 60);
+    let without = std::env::var("SOAK_WITHOUT").unwrap_or_default();
+    let (floods, with_viewers) = (!without.contains("flood"), !without.contains("viewers"));
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().to_path_buf();
     std::fs::create_dir_all(root.join("libs/a")).unwrap();
@@ -147,10 +150,14 @@ fn main() {
             next_edit += EDIT_EVERY;
         }
         if now >= next_flood {
-            write(&root, "libs/flood", "1");
+            if floods {
+                write(&root, "libs/flood", "1");
+            }
             next_flood += FLOOD_EVERY;
         }
-        if now >= next_viewers {
+        if now >= next_viewers && !with_viewers {
+            next_viewers += VIEWERS_EVERY;
+        } else if now >= next_viewers {
             // Last round's viewers leave; new ones come: two `attach --json`
             // and a raw connection that hangs up at once.
             for mut viewer in viewers.drain(..) {
