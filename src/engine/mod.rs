@@ -426,13 +426,9 @@ impl Engine {
         // only lets `after` processes start: restarting for it would serve
         // the same edit twice.
         if good && self.quitting.is_none() {
-            match &promotion {
-                Some(Ok(p)) if p.changed == 0 => self.supervisor.promoted_unchanged(),
-                _ => {
-                    let window = self.config.promote.as_ref().and_then(|p| p.auto_rollback);
-                    self.supervisor.promoted_guarded(window);
-                }
-            }
+            let window = self.config.promote.as_ref().and_then(|p| p.auto_rollback);
+            let changed = !matches!(&promotion, Some(Ok(p)) if p.changed == 0);
+            self.supervisor.promoted_guarded(window, changed);
         }
         let next = self.schedule.finished();
         if self.quitting.is_none() {

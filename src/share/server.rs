@@ -140,12 +140,7 @@ async fn accept(
         }
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             drop(stream);
-            notes.note(
-                Bad::TooMany,
-                format!(
-                    "attach: {MAX_CLIENTS} clients are connected already; one more was refused"
-                ),
-            );
+            notes.note(Bad::TooMany);
             continue;
         };
         more_room(&stream);
@@ -179,19 +174,9 @@ async fn viewer(
     let control = match (hello, first.trim_ascii()) {
         (Ok(Ok(true)), b"control") => true,
         (Ok(Ok(true)), b"view") => false,
-        (Err(_), _) => {
-            let message = format!(
-                "attach: a client said neither `view` nor `control` within {}s: dropped",
-                HELLO_WITHIN.as_secs()
-            );
-            return notes.note(Bad::Silent, message);
-        }
+        (Err(_), _) => return notes.note(Bad::Silent),
         (Ok(Ok(false)), _) | (Ok(Err(_)), _) => return,
-        (Ok(Ok(true)), _) => {
-            let message =
-                "attach: a client began with something other than `view` or `control`: dropped";
-            return notes.note(Bad::Garbage, message.to_string());
-        }
+        (Ok(Ok(true)), _) => return notes.note(Bad::Garbage),
     };
     let (reply, joined) = oneshot::channel();
     if hub.send(Control::Join { reply }).await.is_err() {
@@ -202,8 +187,7 @@ async fn viewer(
     let writer_alive = alive.clone();
     let writer = tokio::spawn(async move {
         if write_viewer(write, joined).await {
-            let message = "attach: a viewer stopped reading and fell too far behind: dropped";
-            notes.note(Bad::Slow, message.to_string());
+            notes.note(Bad::Slow);
         }
         drop(writer_alive);
     });
@@ -424,6 +408,25 @@ enum Bad {
     Slow,
 }
 
+impl Bad {
+    fn message(self) -> String {
+        match self {
+            Bad::TooMany => {
+                format!("attach: {MAX_CLIENTS} clients are connected already; one more was refused")
+            }
+            Bad::Silent => format!(
+                "attach: a client said neither `view` nor `control` within {}s: dropped",
+                HELLO_WITHIN.as_secs()
+            ),
+            Bad::Garbage => {
+                "attach: a client began with something other than `view` or `control`: dropped"
+                    .into()
+            }
+            Bad::Slow => "attach: a viewer stopped reading and fell too far behind: dropped".into(),
+        }
+    }
+}
+
 /// Says in devloop's output that a bad client was dropped: the first of a
 /// kind at once, then at most one note per NOTE_EVERY, counting the rest,
 /// so that a thousand bad clients cost a few lines.
@@ -441,7 +444,7 @@ impl Notes {
         }
     }
 
-    fn note(&self, kind: Bad, message: String) {
+    fn note(&self, kind: Bad) {
         let now = tokio::time::Instant::now();
         let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
         let more = match said.iter_mut().find(|(k, ..)| *k == kind) {
@@ -459,8 +462,11 @@ impl Notes {
             }
         };
         let message = match more {
-            0 => message,
-            n => format!("{message} (and {n} more like it since the last note)"),
+            0 => kind.message(),
+            n => format!(
+                "{} (and {n} more like it since the last note)",
+                kind.message()
+            ),
         };
         let _ = self
             .events

@@ -50,9 +50,12 @@ pub struct Supervisor {
 #[derive(Debug)]
 enum Request {
     Start(oneshot::Sender<()>),
-    /// With the auto_rollback window, when there is one.
-    Promoted(Option<Duration>),
-    PromotedUnchanged,
+    /// With the auto_rollback window, when there is one; `news` false when
+    /// the promotion changed nothing, so no process is told.
+    Promoted {
+        window: Option<Duration>,
+        news: bool,
+    },
     /// Rolled back because this process failed: restart it, tell the rest.
     RolledBackFor(String),
     Restart(String),
@@ -153,13 +156,20 @@ impl Supervisor {
     /// A build was promoted (or succeeded, without `[promote]`), or a
     /// generation rolled back by hand.
     pub fn promoted(&self) {
-        let _ = self.requests.send(Request::Promoted(None));
+        let _ = self.requests.send(Request::Promoted {
+            window: None,
+            news: true,
+        });
     }
 
     /// A build was promoted; a process ready now that fails within `window`
-    /// is reported on `alerts`.
-    pub fn promoted_guarded(&self, window: Option<Duration>) {
-        let _ = self.requests.send(Request::Promoted(window));
+    /// is reported on `alerts`. One that `changed` nothing tells no process,
+    /// but lets those waiting for the first promotion start.
+    pub fn promoted_guarded(&self, window: Option<Duration>, changed: bool) {
+        let _ = self.requests.send(Request::Promoted {
+            window,
+            news: changed,
+        });
     }
 
     /// Rolled back automatically for `name`: it restarts, the rest hear of
@@ -171,12 +181,6 @@ impl Supervisor {
     /// The names of processes whose failure should roll back (once).
     pub fn take_alerts(&mut self) -> Option<mpsc::UnboundedReceiver<String>> {
         self.alerts.take()
-    }
-
-    /// A promotion identical to what was in place: no process is told, but
-    /// those waiting for the first promotion start.
-    pub fn promoted_unchanged(&self) {
-        let _ = self.requests.send(Request::PromotedUnchanged);
     }
 
     /// `r NAME`
@@ -264,16 +268,14 @@ impl Set {
                 self.start_due();
                 let _ = reply.send(());
             }
-            Request::Promoted(window) => {
-                self.guard.arm(window, &self.up);
-                // Those running hear of it first; those it lets start do not.
-                for handle in self.handles.iter().flatten() {
-                    handle.send(Control::Promoted);
+            Request::Promoted { window, news } => {
+                if news {
+                    self.guard.arm(window, &self.up);
+                    // Those running hear of it first; those it lets start do not.
+                    for handle in self.handles.iter().flatten() {
+                        handle.send(Control::Promoted);
+                    }
                 }
-                self.promoted = true;
-                self.start_due();
-            }
-            Request::PromotedUnchanged => {
                 self.promoted = true;
                 self.start_due();
             }
