@@ -230,7 +230,7 @@ fn task_graph(run: &NxRun, root: &Path) -> Result<Value, GraphError> {
             break status;
         }
         if started.elapsed() > GRAPH_WITHIN {
-            crate::proc::signal_group(child.id(), rustix::process::Signal::KILL);
+            crate::child::group::signal_group(child.id(), rustix::process::Signal::KILL);
             let _ = child.wait();
             return Err(GraphError::Slow { script });
         }

@@ -9,10 +9,10 @@
 //!
 //! The watchdog is devloop's own executable run with [`ARG`]; it leads a
 //! process group of its own, so the terminal's hangup and Ctrl-C do not
-//! reach it. The next start's cleanup (`supervise::leftovers`) stays the
+//! reach it. The next start's cleanup (`child::leftovers`) stays the
 //! fallback for a watchdog that was killed too.
 
-use crate::supervise::leftovers::{Record, stop_records};
+use crate::child::leftovers::{Record, stop_records};
 use std::io::{BufRead, PipeWriter, Write};
 use std::process::{Child, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -62,7 +62,7 @@ pub fn start() -> Result<(), StartError> {
         .current_dir("/")
         .process_group(0);
     // Registered, so the orphan reaper neither reaps nor stops it.
-    let mut register = crate::proc::spawned();
+    let mut register = crate::child::group::spawned();
     let child = command.spawn().map_err(StartError)?;
     let start = crate::platform::process(child.id()).map_or(0, |p| p.start_time);
     register.push((child.id(), start));

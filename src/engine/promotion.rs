@@ -1,10 +1,10 @@
 //! The engine's side of promotion: the spec from the configuration, running
 //! the blocking library off the runtime, recovery at start, and the events.
 
+use crate::child::leftovers::{BUILD_FILE, stop_leftovers};
 use crate::config::Config;
 use crate::event::Event;
 use crate::promote::{self, PromoteError, PromoteSpec, Promotion, StrategyPref};
-use crate::supervise::leftovers::{BUILD_FILE, stop_leftovers};
 use std::path::Path;
 
 /// What a promotion needs, when watch.toml has `[promote]`.

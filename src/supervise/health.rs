@@ -2,8 +2,8 @@
 //! command (exit 0 is healthy), each bounded by the probe's timeout; and the
 //! loop that checks one run of a process at every interval.
 
+use crate::child::group::{shell, signal_group, spawn};
 use crate::config::{Health, Probe};
-use crate::proc::{shell, signal_group, spawn};
 use rustix::process::Signal;
 use std::path::PathBuf;
 use std::process::Stdio;

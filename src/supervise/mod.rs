@@ -5,11 +5,9 @@
 //! them all in reverse dependency order. Each process is an actor of its own
 //! (see `process`).
 
-pub mod backoff;
 mod guard;
 mod health;
 mod instance;
-pub mod leftovers;
 mod order;
 mod port;
 mod process;
@@ -17,12 +15,12 @@ mod proxy;
 mod reaper;
 mod run;
 
+use crate::child::{self, SharedRecords, leftovers};
 use crate::config::{Config, Dependency};
 use crate::event::{Event, Stamped};
-use leftovers::Records;
 use process::{Control, ProcessHandle};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -67,7 +65,7 @@ enum Request {
 pub(crate) struct Shared {
     root: PathBuf,
     events: mpsc::Sender<Stamped>,
-    records: Mutex<Records>,
+    records: SharedRecords,
     color: bool,
     reports: mpsc::UnboundedSender<Report>,
 }
@@ -77,8 +75,8 @@ impl Shared {
         let _ = self.events.send(Stamped::now(event)).await;
     }
 
-    fn records(&self) -> MutexGuard<'_, Records> {
-        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    fn records(&self) -> MutexGuard<'_, leftovers::Records> {
+        child::lock(&self.records)
     }
 }
 
@@ -101,9 +99,10 @@ impl Supervisor {
         let (alerts_tx, alerts) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             root: config.root.clone(),
-            records: Mutex::new(
-                Records::new(&config.state_dir(), leftovers::PROCESSES_FILE)
-                    .reporting(events.clone()),
+            records: child::records(
+                &config.state_dir(),
+                leftovers::PROCESSES_FILE,
+                events.clone(),
             ),
             events,
             color: options.color,

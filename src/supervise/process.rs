@@ -9,10 +9,10 @@ mod handover;
 mod idle;
 mod restart;
 
-use super::backoff::Backoff;
 use super::proxy::{Backend, Proxy};
 use super::run::Run;
 use super::{Report, Shared};
+use crate::child::backoff::Backoff;
 use crate::config::ProcessConfig;
 use crate::event::{Event, RestartReason};
 use std::sync::Arc;
@@ -252,10 +252,9 @@ impl Task {
         let mut failures = 0;
         loop {
             tokio::select! {
-                status = run.child.wait() => {
-                    let status = status.ok();
+                status = run.job.wait() => {
                     // Whatever the leader left in its group goes with it.
-                    run.stop(&self.config).await;
+                    run.stop().await;
                     let uptime = run.uptime();
                     run.finish(status, &self.config.name, &self.shared).await;
                     return self.after_exit(status.and_then(|s| s.code()), uptime).await;
@@ -287,7 +286,7 @@ impl Task {
                         if matches!(next, Next::Start) && self.proxy.is_some() {
                             return Next::Handover(run, ready);
                         }
-                        let status = run.stop(&self.config).await;
+                        let status = run.stop().await;
                         run.finish(status, &self.config.name, &self.shared).await;
                         return match next {
                             Next::Down(Down::Stopped) => self.stopped(None).await,

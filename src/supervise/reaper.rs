@@ -6,10 +6,10 @@
 //! tokio reaps its own children with `waitpid(pid)` (pidfd or SIGCHLD
 //! driven), so `waitpid(-1)` here would steal their exit statuses. Instead,
 //! on each SIGCHLD the reaper lists devloop's children and reaps only the
-//! zombies that [`crate::proc::spawn`] did not register.
+//! zombies that [`crate::child::group::spawn`] did not register.
 
+use crate::child::group::{signal_group, spawned};
 use crate::platform::{self, ProcInfo};
-use crate::proc::{signal_group, spawned};
 use rustix::process::{Pid, Signal, WaitOptions, waitpid};
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
@@ -110,7 +110,8 @@ mod tests {
             return;
         }
         // A registered child that exits at once: its status stays tokio's.
-        let mut ours = crate::proc::spawn(tokio::process::Command::new("true").arg("x")).unwrap();
+        let mut ours =
+            crate::child::group::spawn(tokio::process::Command::new("true").arg("x")).unwrap();
         // An orphan: sh exits, its background sleep is reparented to us.
         let mut sh = std::process::Command::new("sh");
         sh.args(["-c", "sleep 0.1 & echo $!"]);

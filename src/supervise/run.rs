@@ -5,30 +5,20 @@
 
 use super::Shared;
 use super::health::{ProbeDir, watch};
-use super::leftovers::record_of;
+use crate::child::group::shell;
+use crate::child::{Job, StopWith};
 use crate::config::ProcessConfig;
-use crate::event::{Event, Stream};
-use crate::lines::forward_lines;
-use crate::proc::{shell, spawn, terminate_group};
+use crate::event::Event;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::Duration;
-use tokio::io::AsyncRead;
-use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
-
-/// How long output may keep coming after the group is gone (a daemon that
-/// left the group may still hold the pipe).
-const DRAIN_WAIT: Duration = Duration::from_secs(1);
 
 pub struct Run {
-    pub child: Child,
+    pub job: Job,
     /// The leader's pid, which is also the group's id.
     pub pid: u32,
-    started: Instant,
-    readers: Vec<JoinHandle<()>>,
     /// Probe results, when the process has a health check.
     pub health: Option<mpsc::Receiver<bool>>,
     health_task: Option<JoinHandle<()>>,
@@ -50,17 +40,14 @@ impl Run {
         }
         // After PATH and FORCE_COLOR, so the configuration can override both.
         cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
-        let child = spawn(&mut cmd)?;
-        let pid = child.id().unwrap_or(0);
-        let signal = config.stop_signal.signal;
-        if let Some(record) = record_of(pid, signal, config.stop_timeout, &config.name) {
-            shared.records().add(record);
-        }
+        let stop = StopWith {
+            signal: config.stop_signal.signal,
+            grace: config.stop_timeout,
+        };
+        let job = Job::spawn(&mut cmd, &config.name, stop, shared.records.clone())?;
         Ok(Run {
-            child,
-            pid,
-            started: Instant::now(),
-            readers: Vec::new(),
+            pid: job.pid(),
+            job,
             health: None,
             health_task: None,
             retries: 1,
@@ -72,16 +59,13 @@ impl Run {
     /// Starts streaming output and probing health. Separate from `start` so
     /// that `process_started` is sent before any of the run's output.
     pub fn watch(&mut self, config: &ProcessConfig, shared: &Shared) {
-        let name = config.name.as_str();
-        let out = self.child.stdout.take();
-        let err = self.child.stderr.take();
-        self.readers = [
-            out.map(|o| stream(o, Stream::Stdout, name, shared)),
-            err.map(|e| stream(e, Stream::Stderr, name, shared)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let process = config.name.clone();
+        self.job
+            .forward_output(&shared.events, move |stream, line| Event::ProcessOutput {
+                process: process.clone(),
+                stream,
+                line,
+            });
         if let Some(health) = &config.health {
             let (tx, rx) = mpsc::channel(1);
             let dir = ProbeDir {
@@ -96,14 +80,18 @@ impl Run {
     }
 
     pub fn uptime(&self) -> Duration {
-        self.started.elapsed()
+        self.job.uptime()
+    }
+
+    /// The leader's exit; its group may still have members.
+    pub async fn wait(&mut self) -> Option<ExitStatus> {
+        self.job.wait().await
     }
 
     /// Stops the whole group (stop_signal, then SIGKILL after stop_timeout),
     /// also when the leader already exited and only its children are left.
-    pub async fn stop(&mut self, config: &ProcessConfig) -> Option<ExitStatus> {
-        let signal = config.stop_signal.signal;
-        terminate_group(&mut self.child, self.pid, signal, config.stop_timeout).await
+    pub async fn stop(&mut self) -> Option<ExitStatus> {
+        self.job.stop().await
     }
 
     /// After the group is gone: the last output, then `process_exited`.
@@ -111,13 +99,7 @@ impl Run {
         if let Some(task) = &self.health_task {
             task.abort();
         }
-        for reader in self.readers {
-            let abort = reader.abort_handle();
-            if tokio::time::timeout(DRAIN_WAIT, reader).await.is_err() {
-                abort.abort();
-            }
-        }
-        shared.records().remove(self.pid);
+        let uptime = self.job.finish().await;
         shared
             .emit(Event::ProcessExited {
                 process: name.to_string(),
@@ -126,7 +108,7 @@ impl Run {
                 signal: status
                     .and_then(|s| s.signal())
                     .map(crate::platform::signal_name),
-                uptime_ms: self.started.elapsed().as_millis() as u64,
+                uptime_ms: uptime.as_millis() as u64,
             })
             .await;
     }
@@ -145,22 +127,6 @@ pub fn exec_form(command: &str) -> String {
     } else {
         format!("exec {trimmed}")
     }
-}
-
-fn stream(
-    pipe: impl AsyncRead + Unpin + Send + 'static,
-    stream: Stream,
-    process: &str,
-    shared: &Shared,
-) -> JoinHandle<()> {
-    let process = process.to_string();
-    forward_lines(pipe, shared.events.clone(), move |line| {
-        Event::ProcessOutput {
-            process: process.clone(),
-            stream,
-            line,
-        }
-    })
 }
 
 #[cfg(test)]

@@ -5,16 +5,16 @@ use super::ToWarm;
 use super::cycle::{Cycles, Matched};
 use super::output::{Line, Marks, Taps, tap};
 use super::plain;
+use crate::build::BuildOutcome;
 use crate::build::Finished;
-use crate::build::{BuildOutcome, STOP_GRACE};
+use crate::child::backoff::{Backoff, Decision};
+use crate::child::group::shell;
+use crate::child::leftovers::BUILD_FILE;
+use crate::child::{self, Job, StopWith};
 use crate::config::{Config, WarmConfig, format_duration};
 use crate::event::Stream;
 use crate::event::{BuildReason, BuildStatus, Event, Stamped};
-use crate::proc::{shell, spawn, terminate_group};
-use crate::supervise::backoff::{Backoff, Decision};
-use crate::supervise::leftovers::{BUILD_FILE, Records, record_of};
 use crate::watch::ChangeBatch;
-use rustix::process::Signal;
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -146,8 +146,9 @@ impl Compiler {
         // An open stdin: `esbuild --watch` stops when stdin closes (and so
         // stops by itself when a killed devloop's end of the pipe closes).
         command.stdin(std::process::Stdio::piped());
-        let mut child = match spawn(&mut command) {
-            Ok(child) => child,
+        let records = child::records(&config.state_dir(), BUILD_FILE, self.ctx.events.clone());
+        let mut job = match Job::spawn(&mut command, "build", StopWith::BUILD, records) {
+            Ok(job) => job,
             Err(e) => {
                 let message = format!(
                     "cannot start the warm build `{}`: {e}",
@@ -157,21 +158,16 @@ impl Compiler {
                 return End::Exited(None);
             }
         };
-        let pgid = child.id().unwrap_or(0);
-        let stdin = child.stdin.take();
-        let mut records =
-            Records::new(&config.state_dir(), BUILD_FILE).reporting(self.ctx.events.clone());
-        if let Some(record) = record_of(pgid, Signal::TERM, STOP_GRACE, "build") {
-            records.add(record);
-        }
+        let stdin = job.take_stdin();
         let (line_tx, mut lines) = mpsc::channel(256);
         let mut pipes: Vec<(Stream, Box<dyn AsyncRead + Unpin + Send>, Option<OwnedFd>)> =
             Vec::new();
-        if let Some(out) = child.stdout.take() {
+        let (out, err) = job.take_output();
+        if let Some(out) = out {
             let fd = rustix::io::dup(out.as_fd()).ok();
             pipes.push((Stream::Stdout, Box::new(out), fd));
         }
-        if let Some(err) = child.stderr.take() {
+        if let Some(err) = err {
             let fd = rustix::io::dup(err.as_fd()).ok();
             pipes.push((Stream::Stderr, Box::new(err), fd));
         }
@@ -196,16 +192,16 @@ impl Compiler {
                 _ = sleep_until(self.held.as_ref().map_or_else(Instant::now, |h| h.at)), if self.held.is_some() => {
                     self.retry().await;
                 }
-                exit = child.wait() => break End::Exited(exit.ok().and_then(|s| s.code())),
+                exit = job.wait() => break End::Exited(exit.and_then(|s| s.code())),
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     self.stuck().await;
                     break End::Restart;
                 }
             }
         };
-        terminate_group(&mut child, pgid, Signal::TERM, STOP_GRACE).await;
+        job.stop().await;
         drop(stdin);
-        records.clear();
+        job.finish().await;
         // What it printed last, up to a moment for a pipe held elsewhere.
         while let Ok(Some(line)) =
             tokio::time::timeout(Duration::from_millis(500), lines.recv()).await

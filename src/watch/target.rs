@@ -8,9 +8,9 @@
 //! the end of devloop's change and the new watch is found by the times of
 //! change (ctime) of the tree's entries, read once the watch is in place.
 
+use crate::child::leftovers::{PROCESSES_FILE, Record};
 use crate::event::{Event, Stamped};
 use crate::promote::activity;
-use crate::supervise::leftovers::{PROCESSES_FILE, Record};
 use notify::event::{EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
 use std::path::{Path, PathBuf};

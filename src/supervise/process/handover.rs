@@ -5,9 +5,9 @@
 //! serves on.
 
 use super::{Control, Next, Task, next_health};
+use crate::child::group::signal_group;
 use crate::config::OnPromote;
 use crate::event::{Event, RestartReason};
-use crate::proc::signal_group;
 use crate::supervise::proxy::Backend;
 use crate::supervise::run::Run;
 use std::time::Duration;
@@ -30,8 +30,7 @@ impl Task {
         let mut again = None;
         loop {
             tokio::select! {
-                status = new.child.wait() => {
-                    let status = status.ok();
+                status = new.job.wait() => {
                     let message = format!(
                         "the new instance of `{}` (pid {}) exited before it was ready",
                         self.config.name, new.pid
@@ -72,7 +71,7 @@ impl Task {
                     // It crashed meanwhile: connections wait for the new one.
                     self.backend(Backend::Starting);
                     if let Some((mut gone, _)) = old.take() {
-                        gone.stop(&self.config).await;
+                        gone.stop().await;
                         gone.finish(status, &self.config.name, &self.shared).await;
                     }
                 }
@@ -117,7 +116,7 @@ impl Task {
 
     /// Stops a run and reports its end.
     async fn retire(&self, mut run: Run) {
-        let status = run.stop(&self.config).await;
+        let status = run.stop().await;
         run.finish(status, &self.config.name, &self.shared).await;
     }
 
@@ -131,7 +130,7 @@ impl Task {
     ) -> Next {
         if let Some((mut new, status)) = new {
             // Whatever it left in its group goes with it.
-            let stopped = new.stop(&self.config).await;
+            let stopped = new.stop().await;
             let status = status.or(stopped);
             new.finish(status, &self.config.name, &self.shared).await;
         }
@@ -153,7 +152,7 @@ impl Task {
 /// The old instance's exit; pending once it is gone.
 async fn wait_old(old: &mut Option<(Run, bool)>) -> Option<std::process::ExitStatus> {
     match old {
-        Some((run, _)) => run.child.wait().await.ok(),
+        Some((run, _)) => run.wait().await,
         None => std::future::pending().await,
     }
 }

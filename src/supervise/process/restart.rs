@@ -3,11 +3,11 @@
 //! (backoff, or `failed` with the reason).
 
 use super::{Control, Down, Next, Task};
+use crate::child::backoff::{Decision, wants_restart};
+use crate::child::group::signal_group;
 use crate::config::OnPromote;
 use crate::event::{Event, RestartReason};
-use crate::proc::signal_group;
 use crate::supervise::Report;
-use crate::supervise::backoff::{Decision, wants_restart};
 use crate::supervise::run::Run;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -62,7 +62,7 @@ impl Task {
                 return Next::Handover(run, true);
             }
         }
-        let status = run.stop(&self.config).await;
+        let status = run.stop().await;
         run.finish(status, &self.config.name, &self.shared).await;
         self.decided(decision, what).await
     }
@@ -86,8 +86,8 @@ impl Task {
             Decision::Failed => {
                 let reason = format!(
                     "{what} after {} restarts within {}; the next successful promotion starts it again, or `s {}`",
-                    crate::supervise::backoff::MAX_RESTARTS,
-                    crate::config::format_duration(crate::supervise::backoff::WINDOW),
+                    crate::child::backoff::MAX_RESTARTS,
+                    crate::config::format_duration(crate::child::backoff::WINDOW),
                     self.config.name
                 );
                 let process = self.name();

@@ -4,8 +4,8 @@
 //! start time, or, with the leader gone, while its members are in the
 //! recorded session and started after it.
 
+use crate::child::group::{group_alive, signal_group};
 use crate::platform::{self, ProcInfo};
-use crate::proc::{group_alive, signal_group};
 use rustix::process::Signal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
