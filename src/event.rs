@@ -52,6 +52,8 @@ pub enum RestartReason {
     Unhealthy,
     Promoted,
     Manual,
+    /// Its `[process.NAME]` in watch.toml changed.
+    Config,
 }
 
 /// One thing that happened, as every sink sees it.
@@ -165,6 +167,15 @@ pub enum Event {
     },
     Error {
         message: String,
+    },
+    /// watch.toml was edited and its new values are in use: the sections
+    /// that differ, and the processes added, removed and changed (restarted
+    /// if running).
+    ConfigReloaded {
+        sections: Vec<String>,
+        added: Vec<String>,
+        removed: Vec<String>,
+        changed: Vec<String>,
     },
     Shutdown {
         reason: String,

@@ -1,6 +1,7 @@
 //! watch.toml: the schema, its defaults, and validation that points at the
 //! file, line and column of every problem.
 
+mod diff;
 mod duration;
 mod error;
 mod program;
@@ -11,6 +12,7 @@ mod validate;
 mod values;
 mod warm;
 
+pub use diff::Changes;
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location, ValueError};
 pub use program::{first_program, search_path};
@@ -38,6 +40,8 @@ pub struct Config {
     /// In the order of watch.toml, which is the order of the panes.
     pub processes: Vec<ProcessConfig>,
     pub ui: UiConfig,
+    /// The file's values as written, to tell what a reload changed.
+    pub values: toml::Table,
 }
 
 #[derive(Debug, Clone)]

@@ -119,6 +119,7 @@ pub(super) fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
         promote,
         processes,
         ui: UiConfig { scrollback },
+        values: toml::from_str(text).unwrap_or_default(),
     };
     unwatched_paths(&check, &config, &path_spans)?;
     Ok(config)

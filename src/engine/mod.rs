@@ -3,6 +3,7 @@
 //! everything as events.
 
 mod promotion;
+mod reload;
 mod schedule;
 mod warm;
 
@@ -15,8 +16,9 @@ use crate::build::{BuildRequest, Finished, run_build};
 use crate::config::Config;
 use crate::event::{BuildReason, BuildStatus, Command, Event, Stamped};
 use crate::snapshot::{Current, Snapshot};
-use crate::supervise::Supervisor;
-use crate::watch::{ChangeBatch, PathFilter, Watcher, debounce};
+use crate::supervise::{Alert, Supervisor};
+use crate::watch::{ChangeBatch, PathFilter};
+use reload::Watching;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -80,6 +82,10 @@ pub struct Engine {
     supervisor: Supervisor,
     /// `persistent = true`: the compiler that builds by itself.
     warm: Option<crate::warm::Warm>,
+    /// The watch of the watched paths, once started.
+    watcher: Option<crate::watch::WatchHandle>,
+    /// The watch of watch.toml, for reloads.
+    config_watch: Option<crate::watch::config_file::ConfigWatch>,
 }
 
 impl Engine {
@@ -105,6 +111,8 @@ impl Engine {
             fallback_reported: false,
             supervisor,
             warm: None,
+            watcher: None,
+            config_watch: None,
         };
         (engine, inbox_tx)
     }
@@ -124,43 +132,24 @@ impl Engine {
             }
             .spawn();
         }
-        // The first walk blocks: off the async threads with it.
-        let config = self.config.clone();
-        let (watcher, setup) =
-            tokio::task::spawn_blocking(move || Watcher::start(&config)).await??;
         // After the one early return: from here on, shutdown() stops them.
+        let batches = self.start_watching().await?;
         self.supervisor.start().await;
-        let paths = self
-            .config
-            .watch
-            .paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        self.emit(Event::Watching {
-            paths,
-            dirs: setup.dirs,
-            ms: setup.ms,
-        })
-        .await;
-        for message in setup.errors {
-            self.emit(Event::Error { message }).await;
-        }
-        if setup.dirs == 0 {
-            let message = "watching nothing: no watch path could be watched (gone, unreadable, or excluded since `check`); changes will not build until devloop restarts".to_string();
-            self.emit(Event::Error { message }).await;
-        }
-        let (change_tx, change_rx) = mpsc::channel(1024);
-        let (batch_tx, mut batches) = mpsc::channel(16);
-        watcher.spawn(change_tx, self.events.clone());
-        tokio::spawn(debounce(change_rx, batch_tx, self.config.watch.debounce));
-
+        let mut watching = Watching {
+            batches,
+            config_edits: self.watch_config().await,
+        };
         self.request(BuildReason::Startup).await;
         let mut alerts = self.supervisor.take_alerts();
         while self.quitting.is_none() || self.running.is_some() {
             tokio::select! {
                 Some(input) = self.inbox.recv() => self.handle(input).await,
-                Some(batch) = batches.recv() => self.changed(batch).await,
+                Some(batch) = watching.batches.recv() => self.changed(batch).await,
+                Some(()) = watching.config_edits.recv() => {
+                    if let Some(batches) = self.reload().await {
+                        watching.batches = batches;
+                    }
+                }
                 Some(process) = next_alert(&mut alerts) => self.auto_roll_back(process).await,
                 else => break,
             }
@@ -206,8 +195,9 @@ impl Engine {
         }
     }
 
-    /// `promote.auto_rollback`: `process` failed soon after a promotion.
-    async fn auto_roll_back(&mut self, process: String) {
+    /// `promote.auto_rollback`: a process failed soon after a promotion.
+    async fn auto_roll_back(&mut self, alert: Alert) {
+        let process = &alert.name;
         if self.quitting.is_some() {
             return;
         }
@@ -230,7 +220,7 @@ impl Engine {
                 };
                 self.emit(event).await;
                 self.snapshot = None;
-                self.supervisor.rolled_back_for(&process);
+                self.supervisor.rolled_back_for(alert.id);
             }
             other => self.emit(other).await,
         }
@@ -442,7 +432,7 @@ impl Engine {
 }
 
 /// The next process whose failure rolls back; pending forever without any.
-async fn next_alert(alerts: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option<String> {
+async fn next_alert(alerts: &mut Option<mpsc::UnboundedReceiver<Alert>>) -> Option<Alert> {
     match alerts {
         Some(alerts) => alerts.recv().await,
         None => std::future::pending().await,

@@ -31,6 +31,11 @@ impl Schedule {
         }
     }
 
+    /// watch.toml's `on_change` was edited.
+    pub fn set_policy(&mut self, policy: OnChange) {
+        self.policy = policy;
+    }
+
     /// A build is wanted (a change batch, a key press, startup).
     pub fn request(&mut self, reason: BuildReason) -> Action {
         if !self.running {

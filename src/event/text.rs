@@ -11,6 +11,21 @@ pub const DEVLOOP: &str = "devloop";
 /// The source of the build's events.
 pub const BUILD: &str = "build";
 
+fn reloaded(
+    sections: &[String],
+    added: &[String],
+    removed: &[String],
+    changed: &[String],
+) -> String {
+    let mut parts: Vec<String> = sections.iter().map(|s| format!("[{s}] changed")).collect();
+    for (what, names) in [("added", added), ("removed", removed), ("changed", changed)] {
+        if !names.is_empty() {
+            parts.push(format!("{what} {}", names.join(", ")));
+        }
+    }
+    format!("configuration reloaded: {}", parts.join("; "))
+}
+
 pub fn describe(event: &Event) -> (&str, String) {
     if let Some(described) = describe_process(event) {
         return described;
@@ -95,6 +110,12 @@ pub fn describe(event: &Event) -> (&str, String) {
         }
         Event::Notice { message } => message.clone(),
         Event::Error { message } => format!("error: {message}"),
+        Event::ConfigReloaded {
+            sections,
+            added,
+            removed,
+            changed,
+        } => reloaded(sections, added, removed, changed),
         Event::Shutdown { reason } => format!("stopped ({reason})"),
         // Process events are described above, under the process's own name.
         _ => String::new(),
@@ -171,6 +192,7 @@ pub fn describe_process(event: &Event) -> Option<(&str, String)> {
                 RestartReason::Unhealthy => "its health check failed",
                 RestartReason::Promoted => "a build was promoted",
                 RestartReason::Manual => "asked by hand",
+                RestartReason::Config => "its configuration changed",
             };
             match in_ms {
                 0 => (process, format!("restarting now: {why}")),

@@ -46,6 +46,9 @@ impl History {
 
     /// Keeps `stamped`.
     pub fn push(&mut self, stamped: &Stamped) {
+        if let Event::ConfigReloaded { added, .. } = &stamped.event {
+            self.add_processes(added);
+        }
         let seq = self.next;
         self.next += 1;
         let max_lines = self.max_lines;
@@ -69,6 +72,21 @@ impl History {
                 pane.bytes -= line_bytes(&old.event);
             }
         }
+    }
+
+    /// Panes for processes a reload added; like the TUI's, they only grow.
+    fn add_processes(&mut self, names: &[String]) {
+        for name in names {
+            if !self.names.contains(name) {
+                self.names.push(name.clone());
+                self.panes.push(PaneHistory::default());
+            }
+        }
+    }
+
+    /// The processes with a pane, in pane order.
+    pub fn process_names(&self) -> &[String] {
+        &self.names
     }
 
     /// Everything kept, in the order it happened.
@@ -118,6 +136,7 @@ fn is_state(event: &Event) -> bool {
             | Event::ProcessOutput { .. }
             | Event::Error { .. }
             | Event::Notice { .. }
+            | Event::ConfigReloaded { .. }
     )
 }
 
@@ -169,5 +188,28 @@ mod tests {
         ));
         assert!(matches!(&replay[2].event, Event::ProcessOutput { line, .. } if line == "line 7"));
         assert!(matches!(replay[5].event, Event::BuildStarted { .. }));
+    }
+
+    #[test]
+    fn a_reload_gives_an_added_process_a_pane_of_its_own() {
+        let mut history = History::new(&["web".into()], 2);
+        history.push(&Stamped::now(Event::ConfigReloaded {
+            sections: vec![],
+            added: vec!["docs".into()],
+            removed: vec![],
+            changed: vec![],
+        }));
+        assert_eq!(history.process_names(), ["web", "docs"]);
+        for i in 0..3 {
+            history.push(&output("docs", format!("docs {i}")));
+            history.push(&output("web", format!("web {i}")));
+        }
+        let lines: Vec<&str> = history
+            .replay()
+            .iter()
+            .filter_map(|s| s.event.output_line())
+            .collect();
+        // Two lines kept per pane: docs kept its own, not the build pane's.
+        assert_eq!(lines, ["docs 1", "web 1", "docs 2", "web 2"]);
     }
 }

@@ -286,6 +286,8 @@ impl Hub {
                 let (dropped_tx, dropped) = oneshot::channel();
                 self.hello.viewers = self.viewers.len() + 1;
                 self.hello.selected = self.sent_selection;
+                // Appended to by reloads: the frames' indexes stay those of the first names.
+                self.hello.processes = self.history.process_names().to_vec();
                 let mut first = Vec::new();
                 frame::json_line(&mut first, &self.hello.to_line());
                 for event in self.history.replay() {

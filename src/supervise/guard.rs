@@ -2,6 +2,7 @@
 //! which processes were ready when it landed, and until when a failure of
 //! one of them counts against it. It fires at most once per promotion.
 
+use super::ProcessId;
 use tokio::time::Instant;
 
 #[derive(Debug, Default)]
@@ -12,26 +13,27 @@ pub struct Guard {
 #[derive(Debug)]
 struct Watch {
     until: Instant,
-    /// Ready when the promotion landed, by process index.
-    ready: Vec<bool>,
+    /// Those ready when the promotion landed.
+    ready: Vec<ProcessId>,
 }
 
 impl Guard {
     /// A promotion landed: watch the processes `ready` now for `window`
     /// (None: a rollback or a promotion that is not watched; stop watching).
-    pub fn arm(&mut self, window: Option<std::time::Duration>, ready: &[bool]) {
+    pub fn arm(&mut self, window: Option<std::time::Duration>, ready: Vec<ProcessId>) {
         self.watch = window.map(|window| Watch {
             until: Instant::now() + window,
-            ready: ready.to_vec(),
+            ready,
         });
     }
 
-    /// Process `index` crashed or turned unhealthy: true when that must roll
+    /// Process `id` crashed or turned unhealthy: true when that must roll
     /// the promotion back. Disarms, so one promotion rolls back once.
-    pub fn failed(&mut self, index: usize) -> bool {
-        let fires = self.watch.as_ref().is_some_and(|w| {
-            Instant::now() < w.until && w.ready.get(index).copied().unwrap_or(false)
-        });
+    pub fn failed(&mut self, id: ProcessId) -> bool {
+        let fires = self
+            .watch
+            .as_ref()
+            .is_some_and(|w| Instant::now() < w.until && w.ready.contains(&id));
         if fires {
             self.watch = None;
         }
@@ -47,24 +49,30 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn fires_once_within_the_window_for_a_process_that_was_ready() {
         let mut guard = Guard::default();
-        assert!(!guard.failed(0), "nothing promoted yet");
-        guard.arm(Some(Duration::from_secs(20)), &[true, false]);
-        assert!(!guard.failed(1), "not ready before the promotion");
+        assert!(!guard.failed(ProcessId(0)), "nothing promoted yet");
+        guard.arm(Some(Duration::from_secs(20)), vec![ProcessId(0)]);
+        assert!(
+            !guard.failed(ProcessId(1)),
+            "not ready before the promotion"
+        );
         tokio::time::advance(Duration::from_secs(19)).await;
-        assert!(guard.failed(0));
-        assert!(!guard.failed(0), "never two rollbacks for one promotion");
+        assert!(guard.failed(ProcessId(0)));
+        assert!(
+            !guard.failed(ProcessId(0)),
+            "never two rollbacks for one promotion"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_failure_after_the_window_or_unwatched_does_not_fire() {
         let mut guard = Guard::default();
-        guard.arm(Some(Duration::from_secs(20)), &[true]);
+        guard.arm(Some(Duration::from_secs(20)), vec![ProcessId(0)]);
         tokio::time::advance(Duration::from_secs(20)).await;
-        assert!(!guard.failed(0));
-        guard.arm(Some(Duration::from_secs(20)), &[true]);
-        guard.arm(None, &[true]);
+        assert!(!guard.failed(ProcessId(0)));
+        guard.arm(Some(Duration::from_secs(20)), vec![ProcessId(0)]);
+        guard.arm(None, vec![ProcessId(0)]);
         assert!(
-            !guard.failed(0),
+            !guard.failed(ProcessId(0)),
             "a rollback or unwatched promotion disarms"
         );
     }

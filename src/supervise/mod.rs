@@ -41,8 +41,8 @@ pub struct Options {
 pub struct Supervisor {
     requests: mpsc::UnboundedSender<Request>,
     task: Option<JoinHandle<()>>,
-    /// Names of processes whose failure must roll the promotion back.
-    alerts: Option<mpsc::UnboundedReceiver<String>>,
+    /// Processes whose failure must roll the promotion back.
+    alerts: Option<mpsc::UnboundedReceiver<Alert>>,
 }
 
 #[derive(Debug)]
@@ -55,7 +55,9 @@ enum Request {
         news: bool,
     },
     /// Rolled back because this process failed: restart it, tell the rest.
-    RolledBackFor(String),
+    RolledBackFor(ProcessId),
+    /// watch.toml changed: apply its processes.
+    Reload(Arc<Config>, crate::config::Changes),
     Restart(String),
     Toggle(String),
     Shutdown,
@@ -80,12 +82,24 @@ impl Shared {
     }
 }
 
+/// A process for as long as its `[process.NAME]` stays in watch.toml; a
+/// reload that removes and adds it back makes a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessId(u32);
+
+/// A process whose failure should roll the promotion back.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub id: ProcessId,
+    pub name: String,
+}
+
 /// What process tasks tell the set.
 #[derive(Debug)]
 enum Report {
-    Ready(usize),
+    Ready(ProcessId),
     /// Crashed, or turned unhealthy.
-    Failed(usize),
+    Failed(ProcessId),
 }
 
 impl Supervisor {
@@ -108,10 +122,10 @@ impl Supervisor {
             color: options.color,
             reports: reports_tx,
         });
-        let set = Set {
-            handles: vec![None; config.processes.len()],
-            ready: vec![false; config.processes.len()],
-            up: vec![false; config.processes.len()],
+        let mut set = Set {
+            entries: Vec::new(),
+            next_id: 0,
+            leaving: Vec::new(),
             guard: guard::Guard::default(),
             alerts: alerts_tx,
             config,
@@ -119,6 +133,9 @@ impl Supervisor {
             started: false,
             promoted: false,
         };
+        set.entries = (0..set.config.processes.len())
+            .map(|_| set.entry())
+            .collect();
         let task = tokio::spawn(async move {
             if let Err(e) = reaping {
                 let message = format!("cannot watch for exited orphans (SIGCHLD): {e}");
@@ -171,14 +188,20 @@ impl Supervisor {
         });
     }
 
-    /// Rolled back automatically for `name`: it restarts, the rest hear of
+    /// Rolled back automatically for `id`: it restarts, the rest hear of
     /// it as of a promotion.
-    pub fn rolled_back_for(&self, name: &str) {
-        let _ = self.requests.send(Request::RolledBackFor(name.to_string()));
+    pub fn rolled_back_for(&self, id: ProcessId) {
+        let _ = self.requests.send(Request::RolledBackFor(id));
     }
 
-    /// The names of processes whose failure should roll back (once).
-    pub fn take_alerts(&mut self) -> Option<mpsc::UnboundedReceiver<String>> {
+    /// watch.toml changed as `changes` says: removed processes stop, added
+    /// ones start when due, changed ones restart with their new values.
+    pub fn reload(&self, config: Arc<Config>, changes: crate::config::Changes) {
+        let _ = self.requests.send(Request::Reload(config, changes));
+    }
+
+    /// The processes whose failure should roll back (once).
+    pub fn take_alerts(&mut self) -> Option<mpsc::UnboundedReceiver<Alert>> {
         self.alerts.take()
     }
 
@@ -207,18 +230,28 @@ impl Supervisor {
     }
 }
 
+/// One process of the set.
+struct Entry {
+    id: ProcessId,
+    /// Its task, once it was started.
+    handle: Option<ProcessHandle>,
+    /// Whether it has been ready at least once.
+    ready: bool,
+    /// Whether it is ready now (as far as auto-rollback cares).
+    up: bool,
+}
+
 /// The supervisor task's state.
 struct Set {
     config: Arc<Config>,
     shared: Arc<Shared>,
-    /// A task per process once it was started; by index in `config.processes`.
-    handles: Vec<Option<ProcessHandle>>,
-    /// Whether each process has been ready at least once.
-    ready: Vec<bool>,
-    /// Whether each process is ready now (as far as auto-rollback cares).
-    up: Vec<bool>,
+    /// One per process, in the order of `config.processes`.
+    entries: Vec<Entry>,
+    next_id: u32,
+    /// Processes a reload removed, until they are gone.
+    leaving: Vec<oneshot::Receiver<()>>,
     guard: guard::Guard,
-    alerts: mpsc::UnboundedSender<String>,
+    alerts: mpsc::UnboundedSender<Alert>,
     started: bool,
     promoted: bool,
 }
@@ -235,19 +268,7 @@ impl Set {
                     Some(Request::Shutdown) | None => break,
                     Some(request) => self.request(request).await,
                 },
-                Some(report) = reports.recv() => match report {
-                    Report::Ready(index) => {
-                        self.ready[index] = true;
-                        self.up[index] = true;
-                        self.start_due();
-                    }
-                    Report::Failed(index) => {
-                        self.up[index] = false;
-                        if self.guard.failed(index) {
-                            let _ = self.alerts.send(self.config.processes[index].name.clone());
-                        }
-                    }
-                },
+                Some(report) = reports.recv() => self.report(report),
             }
         }
         self.shutdown().await;
@@ -269,21 +290,20 @@ impl Set {
             }
             Request::Promoted { window, news } => {
                 if news {
-                    self.guard.arm(window, &self.up);
+                    self.guard.arm(window, self.up());
                     // Those running hear of it first; those it lets start do not.
-                    for handle in self.handles.iter().flatten() {
+                    for handle in self.entries.iter().filter_map(|e| e.handle.as_ref()) {
                         handle.send(Control::Promoted);
                     }
                 }
                 self.promoted = true;
                 self.start_due();
             }
-            Request::RolledBackFor(name) => {
-                self.guard.arm(None, &self.up);
-                for (index, handle) in self.handles.iter().enumerate() {
-                    let failed = self.config.processes[index].name == name;
-                    if let Some(handle) = handle {
-                        handle.send(if failed {
+            Request::RolledBackFor(failed) => {
+                self.guard.arm(None, Vec::new());
+                for entry in &self.entries {
+                    if let Some(handle) = &entry.handle {
+                        handle.send(if entry.id == failed {
                             Control::Restart
                         } else {
                             Control::Promoted
@@ -291,6 +311,7 @@ impl Set {
                     }
                 }
             }
+            Request::Reload(config, changes) => self.reload(config, &changes),
             Request::Restart(name) => self.by_hand(&name, Control::Restart).await,
             Request::Toggle(name) => self.by_hand(&name, Control::Toggle).await,
             Request::Shutdown => {}
@@ -316,7 +337,7 @@ impl Set {
             self.shared.emit(Event::Error { message }).await;
             return;
         };
-        match &self.handles[index] {
+        match &self.entries[index].handle {
             Some(handle) => {
                 handle.send(control);
             }
@@ -324,10 +345,76 @@ impl Set {
         }
     }
 
+    /// A reloaded watch.toml: entries follow its order, removed processes
+    /// stop (waited for at shutdown), changed ones take their new values.
+    fn reload(&mut self, config: Arc<Config>, changes: &crate::config::Changes) {
+        let names = self.config.processes.iter().map(|p| p.name.clone());
+        let mut old: Vec<(String, Entry)> = names.zip(self.entries.drain(..)).collect();
+        let mut entries = Vec::with_capacity(config.processes.len());
+        for process in &config.processes {
+            let entry = match old.iter().position(|(name, _)| *name == process.name) {
+                Some(at) => old.remove(at).1,
+                None => self.entry(),
+            };
+            if let Some(handle) = &entry.handle
+                && changes.changed.contains(&process.name)
+            {
+                handle.send(Control::Reconfigure(Box::new(process.clone())));
+            }
+            entries.push(entry);
+        }
+        for handle in old.into_iter().filter_map(|(_, entry)| entry.handle) {
+            let (reply, done) = oneshot::channel();
+            if handle.send(Control::Shutdown(reply)) {
+                self.leaving.push(done);
+            }
+        }
+        self.entries = entries;
+        self.config = config;
+        self.start_due();
+    }
+
+    fn entry(&mut self) -> Entry {
+        self.next_id += 1;
+        Entry {
+            id: ProcessId(self.next_id),
+            handle: None,
+            ready: false,
+            up: false,
+        }
+    }
+
     fn spawn(&mut self, index: usize) {
         let config = self.config.processes[index].clone();
-        let handle = ProcessHandle::spawn(index, config, self.shared.clone());
-        self.handles[index] = Some(handle);
+        let entry = &mut self.entries[index];
+        entry.handle = Some(ProcessHandle::spawn(entry.id, config, self.shared.clone()));
+    }
+
+    /// The processes ready now.
+    fn up(&self) -> Vec<ProcessId> {
+        self.entries.iter().filter(|e| e.up).map(|e| e.id).collect()
+    }
+
+    fn report(&mut self, report: Report) {
+        let (Report::Ready(id) | Report::Failed(id)) = report;
+        // A process a reload removed may still report on its way out.
+        let Some(index) = self.entries.iter().position(|e| e.id == id) else {
+            return;
+        };
+        match report {
+            Report::Ready(_) => {
+                self.entries[index].ready = true;
+                self.entries[index].up = true;
+                self.start_due();
+            }
+            Report::Failed(_) => {
+                self.entries[index].up = false;
+                if self.guard.failed(id) {
+                    let name = self.config.processes[index].name.clone();
+                    let _ = self.alerts.send(Alert { id, name });
+                }
+            }
+        }
     }
 
     /// Starts every process not yet started whose `after` is satisfied.
@@ -335,17 +422,17 @@ impl Set {
         if !self.started {
             return;
         }
-        for index in 0..self.handles.len() {
+        for index in 0..self.entries.len() {
             let due = self.config.processes[index]
                 .after
                 .iter()
                 .all(|dep| match dep {
                     Dependency::Build => self.promoted,
                     Dependency::Process(name) => {
-                        order::index_of(&self.config, name).is_some_and(|i| self.ready[i])
+                        order::index_of(&self.config, name).is_some_and(|i| self.entries[i].ready)
                     }
                 });
-            if due && self.handles[index].is_none() {
+            if due && self.entries[index].handle.is_none() {
                 self.spawn(index);
             }
         }
@@ -358,7 +445,7 @@ impl Set {
         for level in order::stop_levels(&self.config).into_iter().rev() {
             let mut waits = Vec::new();
             for index in level {
-                if let Some(handle) = self.handles[index].take() {
+                if let Some(handle) = self.entries[index].handle.take() {
                     let (reply, done) = oneshot::channel();
                     if handle.send(Control::Shutdown(reply)) {
                         waits.push(done);
@@ -368,6 +455,9 @@ impl Set {
             for done in waits {
                 let _ = done.await;
             }
+        }
+        for done in self.leaving.drain(..) {
+            let _ = done.await;
         }
         reaper::kill_adopted(ORPHAN_KILL_WAIT).await;
     }

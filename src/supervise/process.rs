@@ -11,7 +11,7 @@ mod restart;
 
 use super::proxy::{Backend, Proxy};
 use super::run::Run;
-use super::{Report, Shared};
+use super::{ProcessId, Report, Shared};
 use crate::child::backoff::Backoff;
 use crate::config::ProcessConfig;
 use crate::event::{Event, RestartReason};
@@ -40,6 +40,8 @@ pub enum Control {
     Toggle,
     /// A promotion landed: on_promote, or revive a failed process.
     Promoted,
+    /// watch.toml gave it new values: restart with them (as `r` does).
+    Reconfigure(Box<ProcessConfig>),
     /// Stop for good; the reply is dropped once the group is gone.
     Shutdown(oneshot::Sender<()>),
 }
@@ -52,10 +54,10 @@ pub struct ProcessHandle {
 
 impl ProcessHandle {
     /// Starts the task, which starts the process at once.
-    pub fn spawn(index: usize, config: ProcessConfig, shared: Arc<Shared>) -> ProcessHandle {
+    pub fn spawn(id: ProcessId, config: ProcessConfig, shared: Arc<Shared>) -> ProcessHandle {
         let (tx, controls) = mpsc::unbounded_channel();
         let task = Task {
-            index,
+            id,
             config,
             shared,
             controls,
@@ -99,7 +101,7 @@ enum Next {
 }
 
 struct Task {
-    index: usize,
+    id: ProcessId,
     config: ProcessConfig,
     shared: Arc<Shared>,
     controls: mpsc::UnboundedReceiver<Control>,
@@ -133,6 +135,16 @@ impl Task {
             };
         }
         // Dropping `self.reply` tells the set this process is gone.
+    }
+
+    /// New values from watch.toml. With another port, or proxy turned on or
+    /// off, the listener goes: the next start binds the new one.
+    fn reconfigure(&mut self, config: ProcessConfig) {
+        if (config.port, config.proxy) != (self.config.port, self.config.proxy) {
+            self.proxy = None;
+        }
+        self.config = config;
+        self.backoff.reset();
     }
 
     fn backend(&self, backend: Backend) {
@@ -238,7 +250,7 @@ impl Task {
             port: run.port,
         })
         .await;
-        let _ = self.shared.reports.send(Report::Ready(self.index));
+        let _ = self.shared.reports.send(Report::Ready(self.id));
     }
 
     /// Watches a run until it ends, by itself or by a control.

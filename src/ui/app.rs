@@ -59,6 +59,13 @@ pub struct Pane {
 }
 
 impl Pane {
+    fn process(name: &str, scrollback: usize) -> Pane {
+        Pane {
+            kind: PaneKind::Process(ProcessView::new(name)),
+            lines: Scrollback::new(scrollback),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match &self.kind {
             PaneKind::Build => "build",
@@ -118,10 +125,9 @@ impl App {
             kind: PaneKind::Build,
             lines: Scrollback::new(scrollback),
         };
-        let processes = process_names.iter().map(|name| Pane {
-            kind: PaneKind::Process(ProcessView::new(name)),
-            lines: Scrollback::new(scrollback),
-        });
+        let processes = process_names
+            .iter()
+            .map(|name| Pane::process(name, scrollback));
         App {
             build: BuildView {
                 number: 0,
@@ -261,6 +267,16 @@ impl App {
                 self.devloop_line(stamped);
             }
             Event::PromoteFailed { .. } | Event::Notice { .. } => self.devloop_line(stamped),
+            Event::ConfigReloaded { added, .. } => {
+                // Panes only ever grow: a removed process's keeps its last output.
+                let scrollback = self.build_lines().capacity();
+                for name in added {
+                    if !self.panes.iter().any(|p| p.name() == name) {
+                        self.panes.push(Pane::process(name, scrollback));
+                    }
+                }
+                self.devloop_line(stamped);
+            }
             Event::Shutdown { reason } => {
                 if let Some(remote) = &mut self.remote {
                     remote.ended = Some(format!("devloop stopped ({reason})"));

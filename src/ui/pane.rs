@@ -39,6 +39,11 @@ impl Scrollback {
         Scrollback::with_limits(max_lines, MAX_PANE_BYTES)
     }
 
+    /// How many lines it keeps.
+    pub fn capacity(&self) -> usize {
+        self.max_lines
+    }
+
     pub fn with_limits(max_lines: usize, max_bytes: usize) -> Scrollback {
         Scrollback {
             lines: VecDeque::new(),

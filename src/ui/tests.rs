@@ -457,3 +457,37 @@ fn a_proxied_title_names_the_instance_serving() {
     assert!(title(&app).contains("pid 11 · "), "{}", title(&app));
     assert!(title(&app).contains("serving pid 11"), "{}", title(&app));
 }
+
+#[test]
+fn a_reload_adds_a_pane_per_added_process_once_and_keeps_removed_ones() {
+    let mut app = app();
+    let reloaded = event(
+        9,
+        Event::ConfigReloaded {
+            sections: vec![],
+            added: vec!["docs".into()],
+            removed: vec!["web".into()],
+            changed: vec![],
+        },
+    );
+    app.apply(&reloaded);
+    app.apply(&reloaded);
+    let names: Vec<&str> = app.panes.iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["build", "web", "api", "docs"]);
+    app.apply(&event(
+        10,
+        Event::ProcessOutput {
+            process: "docs".into(),
+            stream: Stream::Stdout,
+            line: "docs up".into(),
+        },
+    ));
+    assert_eq!(app.panes[3].lines.len(), 1);
+    app.size = (160, 30);
+    let screen = screen(&app);
+    assert!(screen.contains("docs"), "{screen}");
+    assert!(
+        screen.contains("configuration reloaded: added docs; removed web"),
+        "{screen}"
+    );
+}

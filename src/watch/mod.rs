@@ -3,6 +3,7 @@
 //! follows directories created later, and feeds the debouncer. It runs on a
 //! thread of its own, so walks never hold up the async runtime.
 
+pub mod config_file;
 mod debounce;
 mod dirs;
 mod filter;
@@ -20,6 +21,8 @@ use dirs::{AddError, DirWatches};
 use notify::EventKind;
 use notify::event::{CreateKind, ModifyKind, RemoveKind, RenameMode};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -34,6 +37,23 @@ pub struct Watcher {
     /// Set once the watch limit was hit, so it is reported once.
     limit_reported: bool,
     errors: Vec<String>,
+    /// Wakes the thread when its handle is dropped.
+    wake: std_mpsc::Sender<notify::Result<notify::Event>>,
+    stopped: Arc<AtomicBool>,
+}
+
+/// The running watcher: dropping it stops its thread and removes its watches.
+#[must_use = "dropping the handle stops the watcher"]
+pub struct WatchHandle {
+    wake: std_mpsc::Sender<notify::Result<notify::Event>>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::Release);
+        let _ = self.wake.send(Err(notify::Error::generic("stopped")));
+    }
 }
 
 /// What setting up the watches found.
@@ -51,6 +71,7 @@ impl Watcher {
     pub fn start(config: &Config) -> notify::Result<(Watcher, WatchSetup)> {
         let started = Instant::now();
         let (sink, raw) = std_mpsc::channel();
+        let wake = sink.clone();
         let watches = DirWatches::new(sink)?;
         let mut watcher = Watcher {
             watches,
@@ -60,6 +81,8 @@ impl Watcher {
             watch_paths: config.watch.paths.iter().map(|p| config.abs(p)).collect(),
             limit_reported: false,
             errors: Vec::new(),
+            wake,
+            stopped: Arc::default(),
         };
         watcher.walk_all();
         let setup = WatchSetup {
@@ -71,8 +94,16 @@ impl Watcher {
     }
 
     /// Turns directory events into changes on a thread of its own, until
-    /// `changes` closes.
-    pub fn spawn(self, changes: mpsc::Sender<Change>, events: mpsc::Sender<Stamped>) {
+    /// `changes` closes or the handle is dropped.
+    pub fn spawn(
+        self,
+        changes: mpsc::Sender<Change>,
+        events: mpsc::Sender<Stamped>,
+    ) -> WatchHandle {
+        let handle = WatchHandle {
+            wake: self.wake.clone(),
+            stopped: self.stopped.clone(),
+        };
         // Weak: the output ends when the engine's senders are gone, and this
         // thread (blocked waiting for file events) must not keep it open.
         let events = events.downgrade();
@@ -80,10 +111,14 @@ impl Watcher {
         if let Err(e) = std::thread::Builder::new().name("watch".into()).spawn(run) {
             eprintln!("devloop: cannot start the watch thread: {e}");
         }
+        handle
     }
 
     fn run(mut self, changes: mpsc::Sender<Change>, events: mpsc::WeakSender<Stamped>) {
         while let Ok(first) = self.raw.recv() {
+            if self.stopped.load(Ordering::Acquire) {
+                return;
+            }
             let mut found = Vec::new();
             // Take what else is ready too, so one walk serves a burst.
             let ready: Vec<_> = std::iter::once(first).chain(self.raw.try_iter()).collect();
@@ -261,7 +296,7 @@ mod tests {
         let (watcher, _) = Watcher::start(&config).unwrap();
         let (changes_tx, mut changes) = mpsc::channel(64);
         let (events_tx, _events) = mpsc::channel(8);
-        watcher.spawn(changes_tx, events_tx);
+        let _running = watcher.spawn(changes_tx, events_tx);
 
         let deep = dir.path().join("libs/a/b/c");
         std::fs::create_dir_all(&deep).unwrap();

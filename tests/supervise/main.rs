@@ -5,6 +5,7 @@ mod common;
 
 mod health;
 mod proxy;
+mod reload;
 mod restart;
 mod start;
 mod stop;

@@ -18,7 +18,7 @@ fn process(name: &str) -> (&'static str, Value) {
 
 /// Answers its pid; stops gracefully on SIGTERM, as servers do, so requests
 /// in flight finish. Exits at once when libs/broken exists (a bad build).
-const SERVER: &str = r#"
+pub(crate) const SERVER: &str = r#"
 if (require("fs").existsSync("libs/broken")) { console.error("cannot load libs"); process.exit(1); }
 console.log(`slot ${process.env.DEVLOOP_INSTANCE}`);
 const server = require("http")
@@ -42,7 +42,7 @@ fn workspace(port: u16, proxy: bool) -> Workspace {
 }
 
 /// One request on a new connection: the body, or how it failed.
-fn get(port: u16) -> Result<String, Outcome> {
+pub(crate) fn get(port: u16) -> Result<String, Outcome> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| match e.kind() {
         ErrorKind::ConnectionRefused => Outcome::Refused,
         _ => Outcome::Failed(e.to_string()),
@@ -64,20 +64,20 @@ fn get(port: u16) -> Result<String, Outcome> {
 }
 
 #[derive(Debug, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Refused,
     Reset,
     Failed(String),
 }
 
 /// A new connection every 20 ms until stopped; the failures it met.
-struct Poller {
+pub(crate) struct Poller {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<(usize, Vec<Outcome>)>,
 }
 
 impl Poller {
-    fn start(port: u16) -> Poller {
+    pub(crate) fn start(port: u16) -> Poller {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -94,7 +94,7 @@ impl Poller {
         Poller { stop, thread }
     }
 
-    fn finish(self) -> (usize, Vec<Outcome>) {
+    pub(crate) fn finish(self) -> (usize, Vec<Outcome>) {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().unwrap()
     }

@@ -95,6 +95,19 @@ impl Task {
                             again = Some(RestartReason::Manual);
                             continue;
                         }
+                        Some(Control::Reconfigure(config)) => {
+                            self.reconfigure(*config);
+                            self.restarting(Duration::ZERO, RestartReason::Config).await;
+                            if self.proxy.is_some() {
+                                again = Some(RestartReason::Config);
+                                continue;
+                            }
+                            // Another port: both go, and the next start binds it.
+                            for run in old.take().map(|(run, _)| run).into_iter().chain([new]) {
+                                self.retire(run).await;
+                            }
+                            return Next::Start;
+                        }
                         Some(Control::Toggle) => (None, false),
                         Some(Control::Shutdown(reply)) => (Some(reply), true),
                         None => (None, true),

@@ -23,6 +23,11 @@ impl Task {
                         self.restarting(Duration::ZERO, RestartReason::Manual).await;
                         return Next::Start;
                     }
+                    Some(Control::Reconfigure(config)) => {
+                        self.reconfigure(*config);
+                        self.restarting(Duration::ZERO, RestartReason::Config).await;
+                        return Next::Start;
+                    }
                     Some(Control::Toggle) => return self.stopped(None).await,
                     Some(Control::Promoted) => {}
                     Some(Control::Shutdown(reply)) => return self.stopped(Some(reply)).await,
@@ -46,6 +51,14 @@ impl Task {
                         continue;
                     }
                     Some(RestartReason::Promoted)
+                }
+                Some(Control::Reconfigure(config)) => {
+                    self.reconfigure(*config);
+                    // Stopped by hand stays stopped; failed or exited may now work.
+                    if why == Down::Stopped {
+                        continue;
+                    }
+                    Some(RestartReason::Config)
                 }
                 Some(Control::Shutdown(reply)) => {
                     self.reply = Some(reply);
@@ -114,6 +127,11 @@ impl Task {
                 control = self.controls.recv() => match control {
                     Some(Control::Toggle) => return Some(self.stopped(None).await),
                     Some(Control::Shutdown(reply)) => return Some(self.stopped(Some(reply)).await),
+                    // Perhaps another port: look again.
+                    Some(Control::Reconfigure(config)) => {
+                        self.reconfigure(*config);
+                        return Some(Next::Start);
+                    }
                     Some(Control::Restart | Control::Promoted) => {}
                     None => return Some(Next::Exit),
                 },

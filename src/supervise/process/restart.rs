@@ -39,6 +39,11 @@ impl Task {
                 self.restarting(Duration::ZERO, RestartReason::Manual).await;
                 Some((Next::Start, None))
             }
+            Some(Control::Reconfigure(config)) => {
+                self.reconfigure(*config);
+                self.restarting(Duration::ZERO, RestartReason::Config).await;
+                Some((Next::Start, None))
+            }
             Some(Control::Toggle) => Some((Next::Down(Down::Stopped), None)),
             Some(Control::Shutdown(reply)) => {
                 // The listener closes first: nothing new reaches a stopping server.
@@ -52,7 +57,7 @@ impl Task {
     /// `retries` failed probes in a row, or never ready: restart, as an
     /// automatic restart; with `proxy`, the new instance starts first.
     pub(super) async fn unhealthy(&mut self, mut run: Run, what: &str, served: bool) -> Next {
-        let _ = self.shared.reports.send(Report::Failed(self.index));
+        let _ = self.shared.reports.send(Report::Failed(self.id));
         let decision = self.backoff.next(run.uptime(), Instant::now());
         if let Decision::RestartIn(delay) = decision {
             let handover = served && self.proxy.is_some();
@@ -69,7 +74,7 @@ impl Task {
 
     /// The run ended by itself with exit `code` (None: a signal).
     pub(super) async fn after_exit(&mut self, code: Option<i32>, uptime: Duration) -> Next {
-        let _ = self.shared.reports.send(Report::Failed(self.index));
+        let _ = self.shared.reports.send(Report::Failed(self.id));
         if !wants_restart(self.config.restart, code) {
             return Next::Down(Down::Exited);
         }
