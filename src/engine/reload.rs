@@ -7,6 +7,7 @@
 use super::{Engine, RunError};
 use crate::config::{Changes, Config};
 use crate::event::{BuildReason, Event};
+use crate::warm::ToWarm;
 use crate::watch::config_file::watch_config;
 use crate::watch::{ChangeBatch, Watcher, debounce};
 use std::sync::Arc;
@@ -120,6 +121,9 @@ impl Engine {
                 self.stop_warm().await;
                 self.request(BuildReason::Manual).await;
             }
+        } else if let Some(warm) = &self.warm {
+            let promote = super::promote_spec(&self.config);
+            warm.tell(ToWarm::Reconfigured(self.config.clone(), promote));
         }
         let processes = [&changes.added, &changes.removed, &changes.changed];
         if processes.iter().any(|names| !names.is_empty()) {

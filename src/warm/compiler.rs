@@ -14,6 +14,7 @@ use crate::child::{self, Job, StopWith};
 use crate::config::{Config, WarmConfig, format_duration};
 use crate::event::Stream;
 use crate::event::{BuildReason, BuildStatus, Event, Stamped};
+use crate::promote::PromoteSpec;
 use crate::watch::ChangeBatch;
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
@@ -132,6 +133,7 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
                     }
                     // The compiler builds everything when it starts again.
                     Some(ToWarm::Changed(_)) => {}
+                    Some(ToWarm::Reconfigured(config, promote)) => compiler.reconfigure(config, promote),
                 },
                 _ = sleep_until(until.unwrap_or_else(Instant::now)), if until.is_some() => break,
             }
@@ -179,6 +181,7 @@ impl Compiler {
                     None | Some(ToWarm::Stop) => break End::Stop,
                     Some(ToWarm::Restart) => break End::Restart,
                     Some(ToWarm::Changed(batch)) => self.changed(batch).await,
+                    Some(ToWarm::Reconfigured(config, promote)) => self.reconfigure(config, promote),
                 },
                 Some(line) = lines.recv() => self.line(line).await,
                 staged = async { self.staging.as_mut().expect("staging").await }, if self.staging.is_some() => {
@@ -308,6 +311,11 @@ impl Compiler {
         if let Some((build, reason)) = self.cycles.changed(newest, Instant::now()) {
             self.emit(Event::BuildStarted { build, reason }).await;
         }
+    }
+
+    fn reconfigure(&mut self, config: Arc<Config>, promote: Option<PromoteSpec>) {
+        self.ctx.config = config;
+        self.ctx.promote = promote;
     }
 
     async fn stuck(&mut self) {

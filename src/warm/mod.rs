@@ -18,7 +18,10 @@ mod written;
 
 pub use compiler::{Context, run};
 
+use crate::config::Config;
+use crate::promote::PromoteSpec;
 use crate::watch::ChangeBatch;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -29,6 +32,9 @@ pub enum ToWarm {
     Changed(ChangeBatch),
     /// Stop the compiler and start it afresh (`b`).
     Restart,
+    /// watch.toml was edited, its `[build]` not: the values to go on with
+    /// (the watch's debounce, where promotions go).
+    Reconfigured(Arc<Config>, Option<PromoteSpec>),
     /// Stop the compiler for good (devloop is quitting).
     Stop,
 }

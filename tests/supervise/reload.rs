@@ -204,3 +204,22 @@ fn a_changed_warm_build_starts_its_compiler_again() {
     assert_eq!(gone, 0, "the old compiler {old:?} is gone");
     devloop.stop();
 }
+
+#[test]
+fn what_is_fixed_for_a_run_waits_for_the_next_start_and_says_so() {
+    let base = config_with_processes("true", "");
+    let (workspace, mut devloop) = started(&base);
+    let reloaded = edit(
+        &workspace,
+        &mut devloop,
+        &format!("{base}\n[ui]\nscrollback = 50\n"),
+    );
+    assert_eq!(reloaded["sections"], json!(["ui"]), "{reloaded}");
+    let notice = devloop.seen_or_wait("notice", &[]);
+    let message = notice["message"].as_str().unwrap();
+    assert!(
+        message.contains("[ui]") && message.contains("starts again"),
+        "{message}"
+    );
+    devloop.stop();
+}

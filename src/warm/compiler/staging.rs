@@ -155,15 +155,12 @@ impl Compiler {
                 settled = now == before;
                 before = now;
             }
-            let loud = std::cell::Cell::new(false);
             let quiet = || {
                 if !taps.quiet_since(at_done) {
-                    loud.set(true);
                     Err(PromoteError::NotQuiet(format!(
                         "the compiler printed again while build {build} was being staged: not promoted, the next cycle will be"
                     )))
                 } else if quiet::fingerprint(&spec.output) != before {
-                    loud.set(true);
                     Err(PromoteError::NotQuiet(format!(
                         "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
                     )))
@@ -183,7 +180,8 @@ impl Compiler {
                 };
             }
             let promotion = promote_checked(&spec, &quiet);
-            let loud = promotion.is_err() && loud.get();
+            // Only the quiet check says NotQuiet.
+            let loud = matches!(promotion, Err(PromoteError::NotQuiet(_)));
             Staged {
                 outcome,
                 promotion,
