@@ -5,9 +5,12 @@
 //! (`cargo install mprocs`); without it only devloop is measured.
 //!
 //! Run: `cargo bench --bench flood` (`FLOOD_ONLY=viewers` for the viewers part
-//! only, `FLOOD_ONLY=devloop` for devloop alone; `DEVLOOP_BASELINE=/path` also
+//! only, `FLOOD_ONLY=attack` for the key to redraw under hostile attach
+//! clients, `FLOOD_ONLY=devloop` for devloop alone; `DEVLOOP_BASELINE=/path` also
 //! measures that binary)
 
+#[path = "flood/attack.rs"]
+mod attack;
 #[path = "flood/viewers.rs"]
 mod viewers;
 
@@ -40,8 +43,10 @@ fn main() {
         env!("CARGO_BIN_EXE_devloop"),
         root.join("watch.toml").display()
     );
-    if std::env::var("FLOOD_ONLY").as_deref() == Ok("viewers") {
-        return viewers::viewers(root);
+    match std::env::var("FLOOD_ONLY").as_deref() {
+        Ok("viewers") => return viewers::viewers(root),
+        Ok("attack") => return attack::attack(root),
+        _ => {}
     }
     println!("== {LINES} lines as fast as a child can print them, 120x40 terminal");
     let figures = measure(
@@ -82,6 +87,7 @@ fn main() {
     }
 
     viewers::viewers(root);
+    attack::attack(root);
 
     match mprocs() {
         Some(mprocs) => {
@@ -134,15 +140,7 @@ fn measure(
     key_undo: &str,
 ) -> Figures {
     let socket = format!("flood-{name}-{}", std::process::id());
-    let tmux = |args: &[&str]| -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&socket)
-            .args(args)
-            .output()
-            .expect("tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let tmux = tmux_on(&socket);
     let started = Instant::now();
     tmux(&["new-session", "-d", "-x", "120", "-y", "40", command]);
     let pid: u32 = tmux(&["display-message", "-p", "#{pane_pid}"])
@@ -175,6 +173,19 @@ fn measure(
         peak_rss_mb,
         key_delays_ms,
         flood_secs,
+    }
+}
+
+/// Runs tmux commands on a server of its own (`-L socket`); their stdout.
+fn tmux_on(socket: &str) -> impl Fn(&[&str]) -> String + '_ {
+    move |args| {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(socket)
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
 

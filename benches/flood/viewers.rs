@@ -73,15 +73,7 @@ pub fn viewers(root: &Path) {
 fn run(root: &Path, count: usize) -> Run {
     let _ = std::fs::remove_file(root.join("libs/go"));
     let socket = format!("flood-viewers-{count}-{}", std::process::id());
-    let tmux = |args: &[&str]| -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&socket)
-            .args(args)
-            .output()
-            .expect("tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let tmux = super::tmux_on(&socket);
     let devloop = env!("CARGO_BIN_EXE_devloop");
     let config = root.join("viewers.toml");
     let run = |args: &str| format!("exec {devloop} {args} -c {}", config.display());
