@@ -356,14 +356,20 @@ impl Engine {
     }
 
     async fn build_done(&mut self, finished: Finished) {
-        let Finished { outcome, promotion } = finished;
-        let Some(running) = self.running.take_if(|r| r.id == outcome.id) else {
+        let Some(running) = self.running.take_if(|r| r.id == finished.outcome.id) else {
             return;
         };
+        self.finished(finished, running.adopt).await;
+    }
+
+    /// A build's end, from either driver: the snapshot, the events, the
+    /// servers told, the next build started.
+    async fn finished(&mut self, finished: Finished, adopt: Adopt) {
+        let Finished { outcome, promotion } = finished;
         // A build counts as good once its output is in place.
         let good =
             outcome.status == BuildStatus::Ok && promotion.as_ref().is_none_or(Result::is_ok);
-        match (good, running.adopt) {
+        match (good, adopt) {
             (true, Adopt::Replace(snapshot)) => {
                 self.snapshot = Some(snapshot);
                 self.unsettled.clear();

@@ -2,7 +2,7 @@
 //! go to the compiler task instead of starting builds, and its cycles come
 //! back as finished builds.
 
-use super::{Adopt, Engine, Finished, Input, Running};
+use super::{Adopt, Engine, Finished, Input};
 use crate::event::BuildReason;
 use crate::warm::{Context, ToWarm, Warm};
 
@@ -42,12 +42,8 @@ impl Engine {
 
     /// A cycle ended: reported as any build's end (events, snapshot, servers).
     pub(super) async fn warm_done(&mut self, finished: Finished) {
-        self.running = Some(Running {
-            id: finished.outcome.id,
-            cancel: None,
-            adopt: Adopt::Update(Vec::new()),
-        });
-        self.build_done(finished).await;
+        // The compiler reads the sources itself: nothing to adopt.
+        self.finished(finished, Adopt::Update(Vec::new())).await;
     }
 
     /// Stops the compiler and waits until its group is gone.
