@@ -10,7 +10,7 @@
 //!
 //! Run: `cargo bench --bench soak` (20 minutes; `SOAK_MINUTES=N` for
 //! another length; `SOAK_WITHOUT=flood,viewers` leaves those out, to find
-//! which part a growth comes with). Linux only: the figures come from /proc.
+//! which part a growth comes with; `SOAK_BINARY=/path` soaks that devloop). Linux only: the figures come from /proc.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixStream;
@@ -122,8 +122,9 @@ fn main() {
         );
     }
     std::fs::write(root.join("watch.toml"), CONFIG).unwrap();
-    let binary = env!("CARGO_BIN_EXE_devloop");
-    let mut devloop = Command::new(binary)
+    // SOAK_BINARY: another build, such as the npm package's static musl one.
+    let binary = std::env::var("SOAK_BINARY").unwrap_or(env!("CARGO_BIN_EXE_devloop").into());
+    let mut devloop = Command::new(&binary)
         .args(["--headless", "--json", "-c"])
         .arg(root.join("watch.toml"))
         .stdin(Stdio::piped())
@@ -142,7 +143,9 @@ fn main() {
     let started = Instant::now();
     let mut samples = Vec::new();
     let (mut next_edit, mut next_sample) = (started, started);
-    let (mut next_viewers, mut next_flood) = (started + VIEWERS_EVERY, started + FLOOD_EVERY);
+    // The first flood comes within the warm-up: it is part of what a
+    // process has seen once before its memory can be called settled.
+    let (mut next_viewers, mut next_flood) = (started + VIEWERS_EVERY, started + FLOOD_EVERY / 2);
     let mut viewers: Vec<Child> = Vec::new();
     let mut edit = 0u64;
     while started.elapsed() < length {
@@ -170,7 +173,7 @@ fn main() {
                 let _ = viewer.wait();
             }
             for _ in 0..2 {
-                let viewer = Command::new(binary)
+                let viewer = Command::new(&binary)
                     .args(["attach", "--json", "-c"])
                     .arg(root.join("watch.toml"))
                     .stdout(Stdio::null())

@@ -6,6 +6,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    devloop::platform::tune_allocator();
     // devloop's own executable, started again as its watchdog.
     if std::env::args_os()
         .nth(1)
