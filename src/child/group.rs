@@ -15,15 +15,22 @@ use tokio::time::{Instant, sleep};
 /// `sh -c COMMAND` in `cwd`, leading a new process group, with the workspace's
 /// node_modules/.bin first on PATH and both output streams piped.
 pub fn shell(command: &str, root: &Path, cwd: &Path) -> Command {
+    let mut cmd = shell_alone(command, root, cwd);
+    cmd.process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// `sh -c COMMAND` in `cwd` with the workspace's PATH, its group and stdio
+/// left to the caller (a terminal's session: see `pty`).
+pub fn shell_alone(command: &str, root: &Path, cwd: &Path) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(command)
         .current_dir(cwd)
-        .env("PATH", search_path(root))
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("PATH", search_path(root));
     cmd
 }
 

@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod group;
 pub mod leftovers;
+pub mod pty;
 
 use crate::event::{Event, Stamped, Stream};
 use crate::lines::forward_lines;

@@ -92,6 +92,23 @@ pub fn ignore_hangup() {
     }
 }
 
+/// A new pseudo-terminal master, close-on-exec. Linux opens it so at once;
+/// elsewhere the flag is set just after, with the register of spawned
+/// children locked, so no child devloop spawns meanwhile inherits it.
+pub fn open_terminal_master() -> std::io::Result<std::os::fd::OwnedFd> {
+    use rustix::pty::{OpenptFlags, openpt};
+    let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY;
+    #[cfg(target_os = "linux")]
+    return Ok(openpt(flags | OpenptFlags::CLOEXEC)?);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _no_spawns = crate::child::group::spawned();
+        let master = openpt(flags)?;
+        rustix::io::fcntl_setfd(&master, rustix::io::FdFlags::CLOEXEC)?;
+        Ok(master)
+    }
+}
+
 /// glibc's malloc gives each thread that allocates an arena of its own, and
 /// memory freed into one is kept there: in the soak bench RSS crept up with
 /// each output flood (11.4 MB after 9 minutes), and with one arena it stops

@@ -1,0 +1,196 @@
+//! Pseudo-terminals, for children the TUI shows as terminals (issue 22;
+//! the choices are in docs/design/pty.md). The child gets the slave as its
+//! stdin, stdout and stderr, and leads a session of its own whose
+//! controlling terminal it is: its pid is still its group's id, so stopping
+//! its group works as for a piped child, and Ctrl-C typed into the master
+//! reaches its foreground group as SIGINT.
+
+use rustix::fs::{Mode, OFlags};
+use rustix::termios::Winsize;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::process::Stdio;
+use tokio::io::unix::AsyncFd;
+use tokio::process::Command;
+
+/// A terminal's size in character cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub rows: u16,
+    pub cols: u16,
+}
+
+impl From<Size> for Winsize {
+    fn from(size: Size) -> Winsize {
+        Winsize {
+            ws_row: size.rows.max(1),
+            ws_col: size.cols.max(1),
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }
+    }
+}
+
+/// A new terminal of `size`: its master and its slave.
+pub fn open(size: Size) -> io::Result<(OwnedFd, OwnedFd)> {
+    let master = crate::platform::open_terminal_master()?;
+    rustix::pty::grantpt(&master)?;
+    rustix::pty::unlockpt(&master)?;
+    let name = rustix::pty::ptsname(&master, Vec::new())?;
+    let slave = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    rustix::termios::tcsetwinsize(&master, size.into())?;
+    Ok((master, slave))
+}
+
+/// Makes `command` (from `group::shell_alone`: no group of its own yet) run
+/// on the terminal whose slave is `slave`. The caller drops its `slave`
+/// once the child is spawned, or the master never reads the end.
+pub fn attach(command: &mut Command, slave: &OwnedFd) -> io::Result<()> {
+    command
+        .stdin(Stdio::from(slave.try_clone()?))
+        .stdout(Stdio::from(slave.try_clone()?))
+        .stderr(Stdio::from(slave.try_clone()?));
+    // SAFETY: two system calls, async-signal-safe, no allocation. A session
+    // of its own (which is a group of its own, with the same id) and the
+    // terminal as its controlling one; stdin is the slave by now.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::setsid()?;
+            rustix::process::ioctl_tiocsctty(std::io::stdin())?;
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
+/// Tells the terminal its new size; the kernel sends SIGWINCH to the
+/// child's foreground group.
+pub fn resize(master: &impl AsFd, size: Size) -> io::Result<()> {
+    Ok(rustix::termios::tcsetwinsize(master, size.into())?)
+}
+
+/// The master side, read and written on the runtime without blocking.
+pub struct Master {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl Master {
+    pub fn new(master: OwnedFd) -> io::Result<Master> {
+        let flags = rustix::fs::fcntl_getfl(&master)?;
+        rustix::fs::fcntl_setfl(&master, flags | OFlags::NONBLOCK)?;
+        // SAFETY: an OwnedFd is valid and open until dropped, and always
+        // returns the same descriptor; the AsyncFd owns it.
+        let fd = unsafe { AsyncFd::register(master) }.map_err(|e| e.into_parts().1)?;
+        Ok(Master { fd })
+    }
+
+    /// Some bytes the child wrote; 0 once no process holds the slave (Linux
+    /// says EIO there, macOS may say end of file: both are the end).
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let mut ready = self.fd.readable().await?;
+            match ready.try_io(|fd| Ok(rustix::io::read(fd, &mut *buf)?)) {
+                Ok(Err(e)) if e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error()) => {
+                    return Ok(0);
+                }
+                Ok(result) => return result,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Writes all of `bytes`, as typed into the terminal.
+    pub async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let mut ready = self.fd.writable().await?;
+            match ready.try_io(|fd| Ok(rustix::io::write(fd, bytes)?)) {
+                Ok(Ok(written)) => bytes = &bytes[written..],
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+        Ok(())
+    }
+
+    pub fn resize(&self, size: Size) -> io::Result<()> {
+        resize(self.fd.get_ref(), size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::time::Duration;
+
+    /// Reads until the output holds `text`; all of it so far.
+    async fn read_until(master: &Master, seen: &mut String, text: &str) {
+        let mut buf = [0u8; 4096];
+        let waited = tokio::time::timeout(Duration::from_secs(10), async {
+            while !seen.contains(text) {
+                let n = master.read(&mut buf).await.unwrap();
+                assert!(n > 0, "ended before {text:?}: {seen:?}");
+                seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "no {text:?} in {seen:?}");
+    }
+
+    fn spawn(script: &str, size: Size) -> (tokio::process::Child, Master) {
+        let (master, slave) = open(size).unwrap();
+        let mut command = crate::child::group::shell_alone(script, Path::new("/"), Path::new("/"));
+        attach(&mut command, &slave).unwrap();
+        let child = crate::child::group::spawn(&mut command).unwrap();
+        drop(slave);
+        (child, Master::new(master).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_child_on_a_terminal_sees_its_size_its_resizes_and_what_is_typed() {
+        let script = "[ -t 0 ] && [ -t 1 ] && echo tty; stty size; echo ready; read answer; echo got:$answer; trap 'stty size; exit 0' WINCH; echo waiting; while :; do sleep 0.05; done";
+        let (mut child, master) = spawn(script, Size { rows: 24, cols: 80 });
+        let pid = child.id().unwrap();
+        let mut seen = String::new();
+        read_until(&master, &mut seen, "ready").await;
+        assert!(seen.contains("24 80"), "{seen:?}");
+        // Its own session and group, both with its pid.
+        let sid = rustix::process::getsid(rustix::process::Pid::from_raw(pid as i32)).unwrap();
+        assert_eq!(sid.as_raw_nonzero().get() as u32, pid);
+
+        assert!(seen.starts_with("tty"), "{seen:?}");
+        master.write_all(b"hello\r").await.unwrap();
+        read_until(&master, &mut seen, "got:hello").await;
+        read_until(&master, &mut seen, "waiting").await;
+        master
+            .resize(Size {
+                rows: 30,
+                cols: 100,
+            })
+            .unwrap();
+        read_until(&master, &mut seen, "30 100").await;
+        assert!(child.wait().await.unwrap().success());
+        // The end: every holder of the slave is gone.
+        let mut buf = [0u8; 256];
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            while master.read(&mut buf).await.unwrap() > 0 {}
+        })
+        .await;
+        assert!(end.is_ok(), "the master never read the end");
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_typed_is_sigint_for_the_child() {
+        let script = "trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done";
+        let (mut child, master) = spawn(script, Size { rows: 24, cols: 80 });
+        let mut seen = String::new();
+        read_until(&master, &mut seen, "ready").await;
+        master.write_all(&[0x03]).await.unwrap();
+        read_until(&master, &mut seen, "got INT").await;
+        assert_eq!(child.wait().await.unwrap().code(), Some(7));
+    }
+}
