@@ -115,6 +115,14 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     let (actions_tx, actions) = mpsc::channel(64);
     let headless = cli.headless || cli.json || !std::io::stdout().is_terminal();
     let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
+    // In the TUI, processes run on terminals; what the panes send them.
+    let (to_terminals, terminal_messages) = match headless {
+        true => (None, None),
+        false => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+    };
     let (local, sink, selection) = if headless {
         let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
         let sink = spawn_sink(rx, line_format(cli, &config));
@@ -124,6 +132,7 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         let mut app = ui::App::new(&names, config.ui.scrollback);
         let (selected, selection) = tokio::sync::watch::channel(0);
         app.shared_selection = Some(selected);
+        app.terminals = to_terminals;
         match ui::spawn(rx, actions_tx, app) {
             Ok(sink) => (Local::Tui(tx), sink, Some(selection)),
             Err(error) => {
@@ -139,8 +148,18 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         let (control_tx, control_rx) = mpsc::channel(16);
         let (finish_tx, finish_rx) = oneshot::channel();
         let hub = tokio::spawn(hub.run(events_rx, control_rx, finish_rx));
-        let options = supervise::Options { color };
+        let options = supervise::Options {
+            color,
+            terminals: !headless,
+        };
         let supervisor = Supervisor::spawn(config.clone(), events_tx.clone(), options);
+        if let (Some(terminals), Some(mut messages)) = (supervisor.terminals(), terminal_messages) {
+            tokio::spawn(async move {
+                while let Some(message) = messages.recv().await {
+                    terminals.apply(message).await;
+                }
+            });
+        }
         let (engine, inbox) = Engine::new(config.clone(), events_tx.clone(), supervisor);
         let state = config.state_dir();
         let socket = match share::serve(&state, control_tx, inbox.clone(), events_tx.clone()) {

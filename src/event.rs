@@ -160,6 +160,13 @@ pub enum Event {
     ProcessStopped {
         process: String,
     },
+    /// What a process on a terminal wrote, as it wrote it (the TUI's screen).
+    /// Only the host's TUI gets these: the same output also comes as
+    /// `process_output` lines, which is what every other sink shows.
+    ProcessTerminal {
+        process: String,
+        bytes: Vec<u8>,
+    },
     /// Something the user should know that is not an error: leftovers of a
     /// killed devloop stopped, a promotion recovered, the fallback swap in use.
     Notice {
@@ -193,7 +200,8 @@ impl Event {
             | Event::ProcessRestarting { process, .. }
             | Event::ProcessFailed { process, .. }
             | Event::ProcessBlocked { process, .. }
-            | Event::ProcessStopped { process } => Some(process),
+            | Event::ProcessStopped { process }
+            | Event::ProcessTerminal { process, .. } => Some(process),
             _ => None,
         }
     }

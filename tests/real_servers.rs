@@ -144,3 +144,38 @@ fn every_promotion_reaches_the_real_dev_servers() {
         }
     }
 }
+
+/// Vite in a pane of the TUI (issue 22): on a terminal it prints its
+/// shortcut hint and takes its keys once `i` hands it the keyboard; `h`
+/// shows its help, `r` restarts its server (its own message), and Ctrl-Z
+/// gives the keys back to devloop.
+#[test]
+fn vite_in_a_pane_shows_its_shortcuts_and_takes_its_keys() {
+    let Some(node_modules) = installed() else {
+        return;
+    };
+    let port = common::free_port();
+    // Vite binds its shortcuts only where CI is unset or empty.
+    let config = format!(
+        "[watch]\npaths = [\"libs\"]\n\n[build]\ncommand = \"true\"\n\n\
+         [process.vite]\ncommand = \"node {}/vite/bin/vite.js app --port {port} --strictPort\"\nenv = {{ CI = \"\" }}\n",
+        node_modules.display()
+    );
+    let workspace = common::Workspace::new(&config);
+    workspace.write("app/index.html", "<h1>devloop</h1>\n");
+    let script = common::tmux::devloop_script("", "", &workspace.config());
+    let Some(tmux) = common::tmux::Tmux::start("tui", 120, 30, &script) else {
+        return;
+    };
+    tmux.wait_for("tui", "press h + enter to show help");
+    tmux.keys("tui", &["Tab", "i"]);
+    tmux.wait_for("tui", "keys go to vite");
+    tmux.keys("tui", &["h", "Enter"]);
+    tmux.wait_for("tui", "press r + enter to restart the server");
+    tmux.keys("tui", &["r", "Enter"]);
+    tmux.wait_for("tui", "[vite] server restarted.");
+    tmux.keys("tui", &["C-z"]);
+    tmux.wait_for("tui", "Tab select");
+    tmux.keys("tui", &["q"]);
+    tmux.wait_for("tui", "EXIT=0");
+}

@@ -109,6 +109,12 @@ impl Job {
         self.readers.extend(readers.into_iter().flatten());
     }
 
+    /// A task reading its output some other way (a terminal), waited for
+    /// in `finish` as the pipes' readers are.
+    pub fn add_reader(&mut self, reader: JoinHandle<()>) {
+        self.readers.push(reader);
+    }
+
     /// Both output pipes, for a caller that reads them itself.
     pub fn take_output(&mut self) -> (Option<ChildStdout>, Option<ChildStderr>) {
         (self.child.stdout.take(), self.child.stderr.take())

@@ -71,6 +71,8 @@ impl Encoder {
                 ),
                 None => self.json_frame(out, stamped),
             },
+            // The host's screens; viewers get the same output as lines.
+            Event::ProcessTerminal { .. } => {}
             _ => self.json_frame(out, stamped),
         }
     }

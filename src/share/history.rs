@@ -46,8 +46,11 @@ impl History {
 
     /// Keeps `stamped`.
     pub fn push(&mut self, stamped: &Stamped) {
-        if let Event::ConfigReloaded { added, .. } = &stamped.event {
-            self.add_processes(added);
+        match &stamped.event {
+            Event::ConfigReloaded { added, .. } => self.add_processes(added),
+            // The host's screens; viewers get the same output as lines.
+            Event::ProcessTerminal { .. } => return,
+            _ => {}
         }
         let seq = self.next;
         self.next += 1;

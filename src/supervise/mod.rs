@@ -14,6 +14,7 @@ mod process;
 mod proxy;
 mod reaper;
 mod run;
+pub mod terminals;
 
 use crate::child::{self, SharedRecords, leftovers};
 use crate::config::{Config, Dependency};
@@ -33,6 +34,8 @@ const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(2);
 pub struct Options {
     /// Colour is on: children get FORCE_COLOR=1.
     pub color: bool,
+    /// Processes run on pseudo-terminals (the TUI's panes are terminals).
+    pub terminals: bool,
 }
 
 /// The engine's handle on the supervisor task. Every method but `start` and
@@ -43,6 +46,7 @@ pub struct Supervisor {
     task: Option<JoinHandle<()>>,
     /// Processes whose failure must roll the promotion back.
     alerts: Option<mpsc::UnboundedReceiver<Alert>>,
+    terminals: Option<Arc<terminals::Terminals>>,
 }
 
 #[derive(Debug)]
@@ -69,6 +73,8 @@ pub(crate) struct Shared {
     events: mpsc::Sender<Stamped>,
     records: SharedRecords,
     color: bool,
+    /// With `Options::terminals`.
+    terminals: Option<Arc<terminals::Terminals>>,
     reports: mpsc::UnboundedSender<Report>,
 }
 
@@ -120,8 +126,10 @@ impl Supervisor {
             ),
             events,
             color: options.color,
+            terminals: options.terminals.then(Arc::default),
             reports: reports_tx,
         });
+        let terminals = shared.terminals.clone();
         let mut set = Set {
             entries: Vec::new(),
             next_id: 0,
@@ -157,6 +165,7 @@ impl Supervisor {
             requests,
             task: Some(task),
             alerts: Some(alerts),
+            terminals,
         }
     }
 
@@ -198,6 +207,11 @@ impl Supervisor {
     /// ones start when due, changed ones restart with their new values.
     pub fn reload(&self, config: Arc<Config>, changes: crate::config::Changes) {
         let _ = self.requests.send(Request::Reload(config, changes));
+    }
+
+    /// With `Options::terminals`: where the TUI's keys and pane sizes go.
+    pub fn terminals(&self) -> Option<Arc<terminals::Terminals>> {
+        self.terminals.clone()
     }
 
     /// The processes whose failure should roll back (once).

@@ -5,18 +5,23 @@
 
 use super::Shared;
 use super::health::{ProbeDir, watch};
-use crate::child::group::shell;
+use crate::child::group::{shell, shell_alone};
+use crate::child::pty::{self, Master};
 use crate::child::{Job, StopWith};
 use crate::config::ProcessConfig;
-use crate::event::Event;
+use crate::event::{Event, Stamped, Stream};
+use crate::lines::LineSplitter;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub struct Run {
     pub job: Job,
+    /// In the TUI: the terminal it runs on.
+    terminal: Option<Arc<Master>>,
     /// The leader's pid, which is also the group's id.
     pub pid: u32,
     /// Probe results, when the process has a health check.
@@ -34,19 +39,47 @@ pub struct Run {
 impl Run {
     pub fn start(config: &ProcessConfig, shared: &Shared) -> std::io::Result<Run> {
         let cwd = shared.root.join(&config.cwd);
-        let mut cmd = shell(&exec_form(&config.command), &shared.root, &cwd);
-        if shared.color {
-            cmd.env("FORCE_COLOR", "1");
-        }
-        // After PATH and FORCE_COLOR, so the configuration can override both.
+        let command = exec_form(&config.command);
+        let mut terminal = None;
+        let mut cmd = match &shared.terminals {
+            Some(terminals) => {
+                let (master, slave) = pty::open(terminals.size(&config.name))?;
+                let mut cmd = shell_alone(&command, &shared.root, &cwd);
+                pty::attach(&mut cmd, &slave)?;
+                // A terminal of its own, where nx and turbo would start their
+                // full-screen UIs: they print lines instead.
+                cmd.env("TERM", "xterm-256color")
+                    .env("NX_TUI", "false")
+                    .env("TURBO_UI", "false");
+                terminal = Some((master, slave));
+                cmd
+            }
+            None => {
+                let mut cmd = shell(&command, &shared.root, &cwd);
+                if shared.color {
+                    cmd.env("FORCE_COLOR", "1");
+                }
+                cmd
+            }
+        };
+        // After PATH and the above, so the configuration can override them.
         cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
         let stop = StopWith {
             signal: config.stop_signal.signal,
             grace: config.stop_timeout,
         };
         let job = Job::spawn(&mut cmd, &config.name, stop, shared.records.clone())?;
+        let terminal = match terminal {
+            // Its copy of the slave closed, the master reads the end.
+            Some((master, _slave)) => Some(Arc::new(Master::new(master)?)),
+            None => None,
+        };
+        if let (Some(terminals), Some(master)) = (&shared.terminals, &terminal) {
+            terminals.started(&config.name, master.clone());
+        }
         Ok(Run {
             pid: job.pid(),
+            terminal,
             job,
             health: None,
             health_task: None,
@@ -60,12 +93,19 @@ impl Run {
     /// that `process_started` is sent before any of the run's output.
     pub fn watch(&mut self, config: &ProcessConfig, shared: &Shared) {
         let process = config.name.clone();
-        self.job
-            .forward_output(&shared.events, move |stream, line| Event::ProcessOutput {
-                process: process.clone(),
-                stream,
-                line,
-            });
+        match &self.terminal {
+            Some(master) => {
+                let reader = read_terminal(master.clone(), process, shared.events.clone());
+                self.job.add_reader(reader);
+            }
+            None => self
+                .job
+                .forward_output(&shared.events, move |stream, line| Event::ProcessOutput {
+                    process: process.clone(),
+                    stream,
+                    line,
+                }),
+        }
         if let Some(health) = &config.health {
             let (tx, rx) = mpsc::channel(1);
             let dir = ProbeDir {
@@ -100,6 +140,9 @@ impl Run {
             task.abort();
         }
         let uptime = self.job.finish().await;
+        if let (Some(terminals), Some(master)) = (&shared.terminals, &self.terminal) {
+            terminals.ended(name, master);
+        }
         shared
             .emit(Event::ProcessExited {
                 process: name.to_string(),
@@ -112,6 +155,46 @@ impl Run {
             })
             .await;
     }
+}
+
+/// Reads a terminal to its end: each chunk as it came (the TUI's screen),
+/// then the lines cut from it, as a pipe's would be.
+fn read_terminal(
+    master: Arc<Master>,
+    process: String,
+    events: mpsc::Sender<Stamped>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut splitter = LineSplitter::default();
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut lines = Vec::new();
+        loop {
+            let read = master.read(&mut buffer).await.unwrap_or(0);
+            let mut sent = Vec::with_capacity(2);
+            if read == 0 {
+                lines.extend(splitter.finish());
+            } else {
+                sent.push(Event::ProcessTerminal {
+                    process: process.clone(),
+                    bytes: buffer[..read].to_vec(),
+                });
+                splitter.push(&buffer[..read], |line| lines.push(line));
+            }
+            sent.extend(lines.drain(..).map(|line| Event::ProcessOutput {
+                process: process.clone(),
+                stream: Stream::Stdout,
+                line,
+            }));
+            for event in sent {
+                if events.send(Stamped::now(event)).await.is_err() {
+                    return;
+                }
+            }
+            if read == 0 {
+                return;
+            }
+        }
+    })
 }
 
 /// `exec COMMAND` when COMMAND is one simple command, so the shell is

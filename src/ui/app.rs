@@ -3,8 +3,12 @@
 //! decides nothing about builds or processes.
 
 use super::pane::Scrollback;
+use super::screen::Terminal;
 use super::state::{BuildState, BuildView, ProcessState, ProcessView};
+use crate::child::pty::Size;
 use crate::event::{BuildReason, Command, Event, Stamped};
+use crate::supervise::terminals::ToTerminal;
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 /// What a key asks for beyond the view: a command for the engine, or (in
@@ -56,6 +60,8 @@ pub enum PaneKind {
 pub struct Pane {
     pub kind: PaneKind,
     pub lines: Scrollback,
+    /// A process on a terminal (on the host): its screen.
+    pub screen: Option<Terminal>,
 }
 
 impl Pane {
@@ -63,6 +69,23 @@ impl Pane {
         Pane {
             kind: PaneKind::Process(ProcessView::new(name)),
             lines: Scrollback::new(scrollback),
+            screen: None,
+        }
+    }
+
+    /// A line of devloop's own: in the history, and on the screen below
+    /// what the process wrote (unless a full-screen program has it).
+    fn devloop_line(&mut self, at: SystemTime, line: &str) {
+        self.lines.push(at, line);
+        if let Some(screen) = &mut self.screen
+            && !screen.screen().alternate_screen()
+        {
+            let fresh_line = if screen.screen().cursor_position().1 == 0 {
+                ""
+            } else {
+                "\r\n"
+            };
+            screen.feed(format!("{fresh_line}{line}\r\n").as_bytes());
         }
     }
 
@@ -107,6 +130,12 @@ pub struct App {
     pub message: Option<String>,
     /// The host publishes its selection here for viewers that follow it.
     pub shared_selection: Option<tokio::sync::watch::Sender<usize>>,
+    /// The host's processes run on terminals: their keys and pane sizes go here.
+    pub terminals: Option<tokio::sync::mpsc::UnboundedSender<ToTerminal>>,
+    /// The pane the keyboard was handed to (`i`), until Ctrl-Z.
+    pub typing: Option<usize>,
+    /// The size last told each process's terminal.
+    told: HashMap<String, Size>,
 }
 
 impl Feed {
@@ -124,6 +153,7 @@ impl App {
         let build = Pane {
             kind: PaneKind::Build,
             lines: Scrollback::new(scrollback),
+            screen: None,
         };
         let processes = process_names
             .iter()
@@ -148,6 +178,9 @@ impl App {
             viewers: 0,
             message: None,
             shared_selection: None,
+            terminals: None,
+            typing: None,
+            told: HashMap::new(),
         }
     }
 
@@ -282,9 +315,74 @@ impl App {
                     remote.ended = Some(format!("devloop stopped ({reason})"));
                 }
             }
+            Event::ProcessTerminal { process, bytes } => self.feed_terminal(process, bytes),
             event if event.process().is_some() => self.apply_process(stamped),
             _ => {}
         }
+    }
+
+    /// Bytes a process wrote on its terminal, into its pane's screen.
+    fn feed_terminal(&mut self, process: &str, bytes: &[u8]) {
+        let Some(pane) = self.panes.iter_mut().find(|p| p.name() == process) else {
+            return;
+        };
+        let size = self
+            .told
+            .get(process)
+            .copied()
+            .unwrap_or(Size { rows: 24, cols: 80 });
+        pane.screen
+            .get_or_insert_with(|| Terminal::new(size.rows, size.cols))
+            .feed(bytes);
+    }
+
+    /// Fits each screen to its pane, and tells each process's terminal its
+    /// pane's size when it changed (before the first start, too).
+    pub fn fit_terminals(&mut self) {
+        let Some(terminals) = &self.terminals else {
+            return;
+        };
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let zoomed = self.zoomed.then_some(self.selected);
+        let areas =
+            super::render::pane_areas(super::render::panes_area(area), self.panes.len(), zoomed);
+        for (index, rect) in areas {
+            let pane = &mut self.panes[index];
+            let PaneKind::Process(view) = &pane.kind else {
+                continue;
+            };
+            // Inside the border.
+            let size = Size {
+                rows: rect.height.saturating_sub(2).max(1),
+                cols: rect.width.saturating_sub(2).max(1),
+            };
+            if let Some(screen) = &mut pane.screen {
+                screen.resize(size.rows, size.cols);
+            }
+            if self.told.get(&view.name) != Some(&size) {
+                self.told.insert(view.name.clone(), size);
+                let process = view.name.clone();
+                let _ = terminals.send(ToTerminal::Resize { process, size });
+            }
+        }
+    }
+
+    /// Sends what was typed into the pane the keyboard is handed to.
+    pub fn type_into(&mut self, bytes: Vec<u8>) {
+        let (Some(index), Some(terminals)) = (self.typing, &self.terminals) else {
+            return;
+        };
+        let process = self.panes[index].name().to_string();
+        let _ = terminals.send(ToTerminal::Input { process, bytes });
+    }
+
+    /// The screen of the pane the keyboard is handed to.
+    pub fn typing_screen(&self) -> Option<&vt100::Screen> {
+        self.panes
+            .get(self.typing?)?
+            .screen
+            .as_ref()
+            .map(Terminal::screen)
     }
 
     /// devloop's own sentence for an event, dim in the build pane.
@@ -335,7 +433,7 @@ impl App {
                 ProcessState::Ready
             }
             Event::ProcessExited { pid, .. } if view.pid != Some(*pid) => {
-                pane.lines.push(at, &format!("\x1b[2m── {text}\x1b[0m"));
+                pane.devloop_line(at, &format!("\x1b[2m── {text}\x1b[0m"));
                 return;
             }
             Event::ProcessExited { .. } => {
@@ -356,8 +454,15 @@ impl App {
         } else {
             "2"
         };
-        pane.lines
-            .push(at, &format!("\x1b[{colour}m── {text}\x1b[0m"));
+        if self.terminals.is_some() && pane.screen.is_none() {
+            let size = self
+                .told
+                .get(name)
+                .copied()
+                .unwrap_or(Size { rows: 24, cols: 80 });
+            pane.screen = Some(Terminal::new(size.rows, size.cols));
+        }
+        pane.devloop_line(at, &format!("\x1b[{colour}m── {text}\x1b[0m"));
     }
 
     pub fn selected_pane(&mut self) -> &mut Pane {

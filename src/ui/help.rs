@@ -17,6 +17,7 @@ const HELP: &[(&str, &str)] = &[
         "restart the selected process (on the build pane: build)",
     ),
     ("s", "stop or start the selected process"),
+    ("i", "type into the selected process (Ctrl-Z ends it)"),
     ("b", "build now"),
     ("x", "cancel the running build (nothing is promoted)"),
     ("u", "undo: put the previous promoted generation back"),

@@ -23,6 +23,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<Action> {
         return None;
     }
     app.message = None;
+    if app.typing.is_some() {
+        return typed(app, key);
+    }
     let viewer = app.remote.is_some();
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         // In a viewer, the viewer's own terminal is what Ctrl-C leaves.
@@ -91,14 +94,61 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('n') => app.find(true),
         KeyCode::Char('N') => app.find(false),
         KeyCode::Char('c') => {
-            app.selected_pane().lines.clear();
+            let pane = app.selected_pane();
+            pane.lines.clear();
+            if let Some(screen) = &mut pane.screen {
+                screen.clear();
+            }
             app.search.current = None;
         }
         KeyCode::Char('t') => app.timestamps = !app.timestamps,
+        KeyCode::Char('i') => hand_keyboard(app),
         KeyCode::Char('?') => app.help = true,
         _ => {}
     }
     None
+}
+
+/// `i`: the keyboard goes to the selected process, if it is on a terminal.
+fn hand_keyboard(app: &mut App) {
+    let on_terminal = app.terminals.is_some() && app.panes[app.selected].screen.is_some();
+    app.message = Some(match &app.panes[app.selected].kind {
+        PaneKind::Build => "the build takes no keys".to_string(),
+        PaneKind::Process(_) if app.remote.is_some() => {
+            "typing into a process from a viewer is not possible yet".to_string()
+        }
+        PaneKind::Process(view) if !on_terminal => format!("{} is not running", view.name),
+        PaneKind::Process(_) => {
+            app.typing = Some(app.selected);
+            app.selected_pane().lines.follow();
+            return;
+        }
+    });
+}
+
+/// A key while the keyboard is a process's: all but Ctrl-Z go to it.
+fn typed(app: &mut App, key: KeyEvent) -> Option<Action> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('z') {
+        app.typing = None;
+        return None;
+    }
+    let application_cursor = app
+        .typing_screen()
+        .is_some_and(vt100::Screen::application_cursor);
+    if let Some(bytes) = super::keys::encode(key, application_cursor) {
+        app.type_into(bytes);
+    }
+    None
+}
+
+/// A paste: to the process the keyboard is handed to, bracketed if it asked.
+pub fn handle_paste(app: &mut App, text: &str) {
+    let bracketed = app
+        .typing_screen()
+        .is_some_and(vt100::Screen::bracketed_paste);
+    if app.typing.is_some() {
+        app.type_into(super::keys::paste(text, bracketed));
+    }
 }
 
 fn selected_process(app: &App) -> Option<String> {

@@ -6,8 +6,10 @@ mod ansi;
 mod app;
 mod help;
 mod input;
+mod keys;
 mod pane;
 mod render;
+mod screen;
 mod search;
 pub mod state;
 mod terminal;
@@ -97,6 +99,7 @@ async fn run(
                         }
                     }
                     TermEvent::Mouse(mouse) => input::handle_mouse(&mut app, mouse),
+                    TermEvent::Paste(text) => input::handle_paste(&mut app, &text),
                     TermEvent::Resize(width, height) => app.size = (width, height),
                     _ => {}
                 }
@@ -134,6 +137,7 @@ async fn run(
                 next_tick = Instant::now() + TICK;
             }
             _ = sleep_until(next_frame), if dirty => {
+                app.fit_terminals();
                 if guard.terminal.draw(|frame| render(&app, frame, SystemTime::now())).is_err() {
                     break;
                 }

@@ -84,6 +84,16 @@ fn render_pane(app: &App, index: usize, rect: Rect, frame: &mut Frame, now: Syst
     }
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
+    // A terminal's screen while following; its lines when scrolled,
+    // searched or stamped.
+    if let Some(screen) = &pane.screen
+        && pane.lines.following()
+        && app.search.query.is_empty()
+        && !app.timestamps
+    {
+        screen.draw(inner, frame.buffer_mut(), app.typing == Some(index));
+        return;
+    }
     let query = app.search.query.as_str();
     let current = if selected { app.search.current } else { None };
     let lines: Vec<Line> = pane
@@ -171,6 +181,15 @@ fn status_line(app: &App, now: SystemTime) -> Line<'static> {
             Span::raw("▏  Enter search · Esc cancel").dim(),
         ]);
     }
+    if let Some(index) = app.typing {
+        return Line::from(vec![
+            Span::raw(format!(" keys go to {} ", app.panes[index].name()))
+                .black()
+                .on_cyan()
+                .bold(),
+            Span::raw("  Ctrl-Z gives them back to devloop").dim(),
+        ]);
+    }
     let mut parts = Vec::new();
     if let Some(remote) = &app.remote {
         parts.extend(viewer_line(app, remote));
@@ -198,7 +217,7 @@ fn status_line(app: &App, now: SystemTime) -> Line<'static> {
     let keys = if app.remote.is_some() {
         "  Tab select · f follow host · z zoom · / search · ? help · q leave · Q quit devloop"
     } else {
-        "  Tab select · z zoom · r restart · s stop/start · b build · / search · ? help · q quit"
+        "  Tab select · z zoom · i type · r restart · s stop/start · b build · / search · ? help · q quit"
     };
     parts.push(Span::raw(keys).dim());
     Line::from(parts)

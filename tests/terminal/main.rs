@@ -6,5 +6,6 @@ mod common;
 mod attach;
 mod hostile;
 mod pairing;
+mod panes;
 mod stalled_output;
 mod tui;
