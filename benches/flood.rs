@@ -59,6 +59,31 @@ fn main() {
     );
     print_figures("devloop", &figures);
 
+    // The same flood from a process, which the TUI runs on a terminal and
+    // shows through its vt100 screen, as mprocs does below.
+    let on_terminal = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(on_terminal.path().join("libs")).unwrap();
+    let config = format!(
+        "[watch]\npaths = [\"libs\"]\n\n[build]\ncommand = \"true\"\n\n[process.flood]\ncommand = \"{}; sleep 600\"\n\n[process.idle]\ncommand = \"echo IDLE-MARKER; sleep 600\"\n",
+        flood_command()
+    );
+    std::fs::write(on_terminal.path().join("watch.toml"), config).unwrap();
+    let command = format!(
+        "exec {} -c {}",
+        env!("CARGO_BIN_EXE_devloop"),
+        on_terminal.path().join("watch.toml").display()
+    );
+    let done = format!("flood line {LINES}:");
+    let figures = measure(
+        "pty",
+        &command,
+        &done,
+        "?",
+        "any key closes this help",
+        "Escape",
+    );
+    print_figures("devloop, from a process on a terminal", &figures);
+
     // Another devloop binary in the same run (the npm package's static musl
     // build, say): `DEVLOOP_BASELINE=/path/to/devloop`.
     if let Some(baseline) = std::env::var_os("DEVLOOP_BASELINE") {
@@ -123,7 +148,7 @@ fn print_figures(name: &str, f: &Figures) {
     let median = delays.get(delays.len() / 2).copied().unwrap_or(f64::NAN);
     let max = delays.last().copied().unwrap_or(f64::NAN);
     println!(
-        "{name:<8} CPU {:.2} s · peak RSS {:.1} MB · key to redraw during the flood: median {median:.0} ms, max {max:.0} ms ({} probes) · flood shown in {:.1} s",
+        "{name:<8}\n         CPU {:.2} s · peak RSS {:.1} MB · key to redraw during the flood: median {median:.0} ms, max {max:.0} ms ({} probes) · flood shown in {:.1} s",
         f.cpu_secs,
         f.peak_rss_mb,
         delays.len(),

@@ -115,14 +115,8 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     let (actions_tx, actions) = mpsc::channel(64);
     let headless = cli.headless || cli.json || !std::io::stdout().is_terminal();
     let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
-    // In the TUI, processes run on terminals; what the panes send them.
-    let (to_terminals, terminal_messages) = match headless {
-        true => (None, None),
-        false => {
-            let (tx, rx) = mpsc::unbounded_channel();
-            (Some(tx), Some(rx))
-        }
-    };
+    // In the TUI, processes run on terminals: the panes' sizes go to them.
+    let (sizes_tx, mut sizes) = mpsc::unbounded_channel();
     let (local, sink, selection) = if headless {
         let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
         let sink = spawn_sink(rx, line_format(cli, &config));
@@ -132,7 +126,7 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         let mut app = ui::App::new(&names, config.ui.scrollback);
         let (selected, selection) = tokio::sync::watch::channel(0);
         app.shared_selection = Some(selected);
-        app.terminals = to_terminals;
+        app.terminals = Some(sizes_tx);
         match ui::spawn(rx, actions_tx, app) {
             Ok(sink) => (Local::Tui(tx), sink, Some(selection)),
             Err(error) => {
@@ -153,10 +147,12 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
             terminals: !headless,
         };
         let supervisor = Supervisor::spawn(config.clone(), events_tx.clone(), options);
-        if let (Some(terminals), Some(mut messages)) = (supervisor.terminals(), terminal_messages) {
+        if let Some(to_terminals) = supervisor.to_terminals() {
             tokio::spawn(async move {
-                while let Some(message) = messages.recv().await {
-                    terminals.apply(message).await;
+                while let Some(message) = sizes.recv().await {
+                    if to_terminals.send(message).is_err() {
+                        return;
+                    }
                 }
             });
         }

@@ -94,7 +94,10 @@ fn print_json(mut connection: Connection) -> ExitCode {
     let mut line = Vec::new();
     let frames = &mut connection.frames;
     while let Ok(message) = frames.read() {
-        if let Message::Event(event) = message {
+        // A screen's bytes: `--json` has the same output as lines.
+        if let Message::Event(event) = message
+            && !matches!(event.event, crate::event::Event::ProcessTerminal { .. })
+        {
             line.clear();
             match frames.last_json() {
                 Some(text) => {

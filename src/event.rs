@@ -160,11 +160,14 @@ pub enum Event {
     ProcessStopped {
         process: String,
     },
-    /// What a process on a terminal wrote, as it wrote it (the TUI's screen).
-    /// Only the host's TUI gets these: the same output also comes as
-    /// `process_output` lines, which is what every other sink shows.
+    /// What a process on a terminal wrote, as it wrote it: for the screens of
+    /// the TUI and of attach viewers. The same output also comes as
+    /// `process_output` lines, which is what `--json` and history show.
     ProcessTerminal {
         process: String,
+        /// The terminal's size when it wrote them.
+        rows: u16,
+        cols: u16,
         bytes: Vec<u8>,
     },
     /// Something the user should know that is not an error: leftovers of a
@@ -260,6 +263,12 @@ pub enum Command {
     Rollback,
     /// `x`: stop the running build (its whole group); nothing is promoted.
     Cancel,
+    /// Keys typed into a process's terminal (`i` in the TUI), as a
+    /// terminal sends them.
+    Type {
+        process: String,
+        bytes: Vec<u8>,
+    },
     Quit {
         reason: String,
     },
@@ -275,6 +284,10 @@ impl Command {
             Command::Quit { .. } => "q".into(),
             Command::Restart(name) => format!("r {name}"),
             Command::Toggle(name) => format!("s {name}"),
+            Command::Type { process, bytes } => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                format!("type {process} {hex}")
+            }
         }
     }
 
@@ -290,9 +303,27 @@ impl Command {
             }),
             (Some("r"), Some(name)) if words.next().is_none() => Ok(Command::Restart(name.into())),
             (Some("s"), Some(name)) if words.next().is_none() => Ok(Command::Toggle(name.into())),
+            (Some("type"), Some(name)) => match (words.next().and_then(from_hex), words.next()) {
+                (Some(bytes), None) => Ok(Command::Type {
+                    process: name.into(),
+                    bytes,
+                }),
+                _ => Err(CommandError::Unknown(line.trim().to_string())),
+            },
             _ => Err(CommandError::Unknown(line.trim().to_string())),
         }
     }
+}
+
+/// `type`'s bytes, two hex digits each.
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let pairs = text.as_bytes().chunks_exact(2);
+    if !pairs.remainder().is_empty() {
+        return None;
+    }
+    pairs
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
 }
 
 /// A line on standard input that is no command.
@@ -311,6 +342,18 @@ pub enum CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_keys_travel_as_a_line_and_back() {
+        let typed = Command::Type {
+            process: "vite".into(),
+            bytes: b"h\r\x03\xff".to_vec(),
+        };
+        assert_eq!(typed.to_line(), "type vite 680d03ff");
+        assert_eq!(Command::parse_line(&typed.to_line()), Ok(typed));
+        assert!(Command::parse_line("type vite 6").is_err());
+        assert!(Command::parse_line("type vite zz").is_err());
+    }
 
     #[test]
     fn output_lines_are_written_as_serde_writes_them_and_read_back() {

@@ -76,16 +76,21 @@ pub fn resize(master: &impl AsFd, size: Size) -> io::Result<()> {
 /// The master side, read and written on the runtime without blocking.
 pub struct Master {
     fd: AsyncFd<OwnedFd>,
+    /// Rows and columns, as last set (rows in the high half).
+    size: std::sync::atomic::AtomicU32,
 }
 
 impl Master {
-    pub fn new(master: OwnedFd) -> io::Result<Master> {
+    pub fn new(master: OwnedFd, size: Size) -> io::Result<Master> {
         let flags = rustix::fs::fcntl_getfl(&master)?;
         rustix::fs::fcntl_setfl(&master, flags | OFlags::NONBLOCK)?;
         // SAFETY: an OwnedFd is valid and open until dropped, and always
         // returns the same descriptor; the AsyncFd owns it.
         let fd = unsafe { AsyncFd::register(master) }.map_err(|e| e.into_parts().1)?;
-        Ok(Master { fd })
+        Ok(Master {
+            fd,
+            size: pack(size).into(),
+        })
     }
 
     /// Some bytes the child wrote; 0 once no process holds the slave (Linux
@@ -117,8 +122,24 @@ impl Master {
     }
 
     pub fn resize(&self, size: Size) -> io::Result<()> {
-        resize(self.fd.get_ref(), size)
+        resize(self.fd.get_ref(), size)?;
+        self.size
+            .store(pack(size), std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
+
+    /// The size the terminal was last given.
+    pub fn size(&self) -> Size {
+        let packed = self.size.load(std::sync::atomic::Ordering::Relaxed);
+        Size {
+            rows: (packed >> 16) as u16,
+            cols: packed as u16,
+        }
+    }
+}
+
+fn pack(size: Size) -> u32 {
+    (u32::from(size.rows) << 16) | u32::from(size.cols)
 }
 
 #[cfg(test)]
@@ -147,7 +168,7 @@ mod tests {
         attach(&mut command, &slave).unwrap();
         let child = crate::child::group::spawn(&mut command).unwrap();
         drop(slave);
-        (child, Master::new(master).unwrap())
+        (child, Master::new(master, size).unwrap())
     }
 
     #[tokio::test]

@@ -170,6 +170,12 @@ impl Engine {
             Input::Command(Command::Quit { reason }) => self.quit(reason),
             Input::Command(Command::Restart(name)) => self.supervisor.restart(&name),
             Input::Command(Command::Toggle(name)) => self.supervisor.toggle(&name),
+            Input::Command(Command::Type { process, bytes }) => {
+                if !self.supervisor.type_into(process, bytes) {
+                    let message = "typing into a process works in the TUI only: headless, processes have no terminal".to_string();
+                    self.emit(Event::Error { message }).await;
+                }
+            }
             Input::Command(Command::Rollback) => self.roll_back().await,
             Input::Command(Command::Cancel) => self.cancel_by_hand().await,
             Input::BuildDone(outcome) => self.build_done(outcome).await,

@@ -17,6 +17,9 @@ const JSON: u8 = b'J';
 const BUILD_OUTPUT: u8 = b'B';
 /// Stamp (u64 ns), index in the hello's processes (u16), stream (u8), the line.
 const PROCESS_OUTPUT: u8 = b'P';
+/// Stamp (u64 ns), index in the hello's processes (u16), the terminal's rows
+/// and columns (u16 each), the bytes its process wrote.
+const TERMINAL: u8 = b'T';
 const HEADER: usize = 5;
 /// Largest payload a viewer reads: output lines are cut at 16 KiB, and
 /// anything far larger is not a devloop host.
@@ -71,8 +74,23 @@ impl Encoder {
                 ),
                 None => self.json_frame(out, stamped),
             },
-            // The host's screens; viewers get the same output as lines.
-            Event::ProcessTerminal { .. } => {}
+            Event::ProcessTerminal {
+                process,
+                rows,
+                cols,
+                bytes,
+            } => {
+                // A process a reload added has no index: its lines still go.
+                if let Some(index) = self.index_of(process) {
+                    let start = begin(out, TERMINAL);
+                    out.extend_from_slice(&nanos().to_le_bytes());
+                    for number in [index, *rows, *cols] {
+                        out.extend_from_slice(&number.to_le_bytes());
+                    }
+                    out.extend_from_slice(bytes);
+                    end(out, start);
+                }
+            }
             _ => self.json_frame(out, stamped),
         }
     }
@@ -203,6 +221,7 @@ impl<R: Read> Reader<R> {
         match self.kind {
             JSON => self.last_json().map_or(Message::Other, Message::parse),
             BUILD_OUTPUT | PROCESS_OUTPUT => self.output().map_or(Message::Other, Message::Event),
+            TERMINAL => self.terminal().map_or(Message::Other, Message::Event),
             _ => Message::Other,
         }
     }
@@ -227,6 +246,24 @@ impl<R: Read> Reader<R> {
                 stream,
                 line,
             }
+        };
+        Some(Stamped { at, event })
+    }
+}
+
+impl<R> Reader<R> {
+    fn terminal(&self) -> Option<Stamped> {
+        let (stamp, rest) = self.payload.split_first_chunk::<8>()?;
+        let at = UNIX_EPOCH + Duration::from_nanos(u64::from_le_bytes(*stamp));
+        let (index, rest) = rest.split_first_chunk::<2>()?;
+        let (rows, rest) = rest.split_first_chunk::<2>()?;
+        let (cols, bytes) = rest.split_first_chunk::<2>()?;
+        let process = self.processes.get(u16::from_le_bytes(*index) as usize)?;
+        let event = Event::ProcessTerminal {
+            process: process.clone(),
+            rows: u16::from_le_bytes(*rows),
+            cols: u16::from_le_bytes(*cols),
+            bytes: bytes.to_vec(),
         };
         Some(Stamped { at, event })
     }

@@ -13,6 +13,19 @@ type Kept = (u64, Stamped);
 
 /// Bytes of text kept per pane, as the TUI's own scrollback keeps.
 const MAX_PANE_BYTES: usize = 4 * 1024 * 1024;
+/// What a process on a terminal wrote last, kept to draw its screen again
+/// for a newcomer: enough for any screen of line output, and for most
+/// full-screen programs' last redraw.
+const SCREEN_BYTES: usize = 128 * 1024;
+
+/// The tail of what one process wrote on its terminal.
+#[derive(Default)]
+struct ScreenTail {
+    rows: u16,
+    cols: u16,
+    bytes: VecDeque<u8>,
+    at: Option<std::time::SystemTime>,
+}
 
 #[derive(Default)]
 struct PaneHistory {
@@ -29,6 +42,7 @@ pub struct History {
     /// The build's pane, then one per process; `global` for the rest.
     panes: Vec<PaneHistory>,
     global: PaneHistory,
+    screens: Vec<(String, ScreenTail)>,
 }
 
 impl History {
@@ -41,6 +55,7 @@ impl History {
                 .map(|_| PaneHistory::default())
                 .collect(),
             global: PaneHistory::default(),
+            screens: Vec::new(),
         }
     }
 
@@ -48,8 +63,15 @@ impl History {
     pub fn push(&mut self, stamped: &Stamped) {
         match &stamped.event {
             Event::ConfigReloaded { added, .. } => self.add_processes(added),
-            // The host's screens; viewers get the same output as lines.
-            Event::ProcessTerminal { .. } => return,
+            Event::ProcessTerminal {
+                process,
+                rows,
+                cols,
+                bytes,
+            } => {
+                self.keep_screen(process, (*rows, *cols), bytes, stamped.at);
+                return;
+            }
             _ => {}
         }
         let seq = self.next;
@@ -75,6 +97,51 @@ impl History {
                 pane.bytes -= line_bytes(&old.event);
             }
         }
+    }
+
+    fn keep_screen(
+        &mut self,
+        process: &str,
+        size: (u16, u16),
+        bytes: &[u8],
+        at: std::time::SystemTime,
+    ) {
+        let at_index = match self.screens.iter().position(|(name, _)| name == process) {
+            Some(index) => index,
+            None => {
+                self.screens
+                    .push((process.to_string(), ScreenTail::default()));
+                self.screens.len() - 1
+            }
+        };
+        let tail = &mut self.screens[at_index].1;
+        (tail.rows, tail.cols, tail.at) = (size.0, size.1, Some(at));
+        tail.bytes.extend(bytes);
+        if tail.bytes.len() > SCREEN_BYTES {
+            // From a line's start, so no sequence is cut in two.
+            let cut = tail.bytes.len() - SCREEN_BYTES;
+            let line = tail.bytes.range(cut..).position(|&b| b == b'\n');
+            tail.bytes.drain(..cut + line.map_or(0, |at| at + 1));
+        }
+    }
+
+    /// Each terminal's last output as one event: a newcomer's screens.
+    pub fn screens(&self) -> Vec<Stamped> {
+        self.screens
+            .iter()
+            .filter_map(|(process, tail)| {
+                let event = Event::ProcessTerminal {
+                    process: process.clone(),
+                    rows: tail.rows,
+                    cols: tail.cols,
+                    bytes: tail.bytes.iter().copied().collect(),
+                };
+                Some(Stamped {
+                    at: tail.at?,
+                    event,
+                })
+            })
+            .collect()
     }
 
     /// Panes for processes a reload added; like the TUI's, they only grow.

@@ -293,6 +293,9 @@ impl Hub {
                 for event in self.history.replay() {
                     self.frames.event(&mut first, event);
                 }
+                for screen in self.history.screens() {
+                    self.frames.event(&mut first, &screen);
+                }
                 frame::json_line(&mut first, protocol::LIVE);
                 let joined = Joined {
                     id,

@@ -46,7 +46,9 @@ pub struct Supervisor {
     task: Option<JoinHandle<()>>,
     /// Processes whose failure must roll the promotion back.
     alerts: Option<mpsc::UnboundedReceiver<Alert>>,
-    terminals: Option<Arc<terminals::Terminals>>,
+    /// With `Options::terminals`: keys and sizes for the processes'
+    /// terminals, applied in order by a task of their own.
+    to_terminals: Option<mpsc::UnboundedSender<terminals::ToTerminal>>,
 }
 
 #[derive(Debug)]
@@ -129,7 +131,15 @@ impl Supervisor {
             terminals: options.terminals.then(Arc::default),
             reports: reports_tx,
         });
-        let terminals = shared.terminals.clone();
+        let to_terminals = shared.terminals.clone().map(|terminals| {
+            let (tx, mut messages) = mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while let Some(message) = messages.recv().await {
+                    terminals.apply(message).await;
+                }
+            });
+            tx
+        });
         let mut set = Set {
             entries: Vec::new(),
             next_id: 0,
@@ -165,7 +175,7 @@ impl Supervisor {
             requests,
             task: Some(task),
             alerts: Some(alerts),
-            terminals,
+            to_terminals,
         }
     }
 
@@ -209,9 +219,18 @@ impl Supervisor {
         let _ = self.requests.send(Request::Reload(config, changes));
     }
 
-    /// With `Options::terminals`: where the TUI's keys and pane sizes go.
-    pub fn terminals(&self) -> Option<Arc<terminals::Terminals>> {
-        self.terminals.clone()
+    /// With `Options::terminals`: where the TUI's pane sizes go.
+    pub fn to_terminals(&self) -> Option<mpsc::UnboundedSender<terminals::ToTerminal>> {
+        self.to_terminals.clone()
+    }
+
+    /// Keys typed into `process`'s terminal; false when processes have none
+    /// (headless).
+    pub fn type_into(&self, process: String, bytes: Vec<u8>) -> bool {
+        let input = terminals::ToTerminal::Input { process, bytes };
+        self.to_terminals
+            .as_ref()
+            .is_some_and(|to| to.send(input).is_ok())
     }
 
     /// The processes whose failure should roll back (once).

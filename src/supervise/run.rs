@@ -43,7 +43,8 @@ impl Run {
         let mut terminal = None;
         let mut cmd = match &shared.terminals {
             Some(terminals) => {
-                let (master, slave) = pty::open(terminals.size(&config.name))?;
+                let size = terminals.size(&config.name);
+                let (master, slave) = pty::open(size)?;
                 let mut cmd = shell_alone(&command, &shared.root, &cwd);
                 pty::attach(&mut cmd, &slave)?;
                 // A terminal of its own, where nx and turbo would start their
@@ -51,7 +52,7 @@ impl Run {
                 cmd.env("TERM", "xterm-256color")
                     .env("NX_TUI", "false")
                     .env("TURBO_UI", "false");
-                terminal = Some((master, slave));
+                terminal = Some((master, slave, size));
                 cmd
             }
             None => {
@@ -71,7 +72,7 @@ impl Run {
         let job = Job::spawn(&mut cmd, &config.name, stop, shared.records.clone())?;
         let terminal = match terminal {
             // Its copy of the slave closed, the master reads the end.
-            Some((master, _slave)) => Some(Arc::new(Master::new(master)?)),
+            Some((master, _slave, size)) => Some(Arc::new(Master::new(master, size)?)),
             None => None,
         };
         if let (Some(terminals), Some(master)) = (&shared.terminals, &terminal) {
@@ -174,8 +175,11 @@ fn read_terminal(
             if read == 0 {
                 lines.extend(splitter.finish());
             } else {
+                let size = master.size();
                 sent.push(Event::ProcessTerminal {
                     process: process.clone(),
+                    rows: size.rows,
+                    cols: size.cols,
                     bytes: buffer[..read].to_vec(),
                 });
                 splitter.push(&buffer[..read], |line| lines.push(line));

@@ -315,25 +315,39 @@ impl App {
                     remote.ended = Some(format!("devloop stopped ({reason})"));
                 }
             }
-            Event::ProcessTerminal { process, bytes } => self.feed_terminal(process, bytes),
+            Event::ProcessTerminal {
+                process,
+                rows,
+                cols,
+                bytes,
+            } => self.feed_terminal(
+                process,
+                Size {
+                    rows: *rows,
+                    cols: *cols,
+                },
+                bytes,
+            ),
             event if event.process().is_some() => self.apply_process(stamped),
             _ => {}
         }
     }
 
-    /// Bytes a process wrote on its terminal, into its pane's screen.
-    fn feed_terminal(&mut self, process: &str, bytes: &[u8]) {
+    /// Bytes a process wrote on its terminal (of `size`), into its pane's
+    /// screen. A viewer's screen has the host's size, cut to its own pane.
+    fn feed_terminal(&mut self, process: &str, size: Size, bytes: &[u8]) {
         let Some(pane) = self.panes.iter_mut().find(|p| p.name() == process) else {
             return;
         };
-        let size = self
-            .told
-            .get(process)
-            .copied()
-            .unwrap_or(Size { rows: 24, cols: 80 });
-        pane.screen
-            .get_or_insert_with(|| Terminal::new(size.rows, size.cols))
-            .feed(bytes);
+        let screen = pane
+            .screen
+            .get_or_insert_with(|| Terminal::new(size.rows, size.cols));
+        // The host sizes its screens to its panes itself (`fit_terminals`),
+        // ahead of the bytes written at the size before.
+        if self.terminals.is_none() {
+            screen.resize(size.rows, size.cols);
+        }
+        screen.feed(bytes);
     }
 
     /// Fits each screen to its pane, and tells each process's terminal its
@@ -367,13 +381,11 @@ impl App {
         }
     }
 
-    /// Sends what was typed into the pane the keyboard is handed to.
-    pub fn type_into(&mut self, bytes: Vec<u8>) {
-        let (Some(index), Some(terminals)) = (self.typing, &self.terminals) else {
-            return;
-        };
-        let process = self.panes[index].name().to_string();
-        let _ = terminals.send(ToTerminal::Input { process, bytes });
+    /// What was typed into the pane the keyboard is handed to, for the
+    /// engine (the host's, from a viewer).
+    pub fn type_into(&self, bytes: Vec<u8>) -> Option<Action> {
+        let process = self.panes.get(self.typing?)?.name().to_string();
+        Some(Action::Engine(Command::Type { process, bytes }))
     }
 
     /// The screen of the pane the keyboard is handed to.

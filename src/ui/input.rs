@@ -109,15 +109,17 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Option<Action> {
     None
 }
 
-/// `i`: the keyboard goes to the selected process, if it is on a terminal.
+/// `i`: the keyboard goes to the selected process, if it is on a terminal
+/// (and, in a viewer, if the view may act on the host).
 fn hand_keyboard(app: &mut App) {
-    let on_terminal = app.terminals.is_some() && app.panes[app.selected].screen.is_some();
+    let on_terminal = app.panes[app.selected].screen.is_some();
+    let read_only = app.remote.as_ref().is_some_and(|remote| !remote.control);
     app.message = Some(match &app.panes[app.selected].kind {
         PaneKind::Build => "the build takes no keys".to_string(),
-        PaneKind::Process(_) if app.remote.is_some() => {
-            "typing into a process from a viewer is not possible yet".to_string()
+        PaneKind::Process(_) if read_only => "read-only: attach with --control".to_string(),
+        PaneKind::Process(view) if !on_terminal => {
+            format!("{} has no terminal (not started yet)", view.name)
         }
-        PaneKind::Process(view) if !on_terminal => format!("{} is not running", view.name),
         PaneKind::Process(_) => {
             app.typing = Some(app.selected);
             app.selected_pane().lines.follow();
@@ -135,20 +137,17 @@ fn typed(app: &mut App, key: KeyEvent) -> Option<Action> {
     let application_cursor = app
         .typing_screen()
         .is_some_and(vt100::Screen::application_cursor);
-    if let Some(bytes) = super::keys::encode(key, application_cursor) {
-        app.type_into(bytes);
-    }
-    None
+    let bytes = super::keys::encode(key, application_cursor)?;
+    app.type_into(bytes)
 }
 
 /// A paste: to the process the keyboard is handed to, bracketed if it asked.
-pub fn handle_paste(app: &mut App, text: &str) {
+pub fn handle_paste(app: &mut App, text: &str) -> Option<Action> {
     let bracketed = app
         .typing_screen()
         .is_some_and(vt100::Screen::bracketed_paste);
-    if app.typing.is_some() {
-        app.type_into(super::keys::paste(text, bracketed));
-    }
+    app.typing?;
+    app.type_into(super::keys::paste(text, bracketed))
 }
 
 fn selected_process(app: &App) -> Option<String> {

@@ -99,7 +99,11 @@ async fn run(
                         }
                     }
                     TermEvent::Mouse(mouse) => input::handle_mouse(&mut app, mouse),
-                    TermEvent::Paste(text) => input::handle_paste(&mut app, &text),
+                    TermEvent::Paste(text) => {
+                        if let Some(Action::Engine(command)) = input::handle_paste(&mut app, &text) {
+                            let _ = actions.send(command).await;
+                        }
+                    }
                     TermEvent::Resize(width, height) => app.size = (width, height),
                     _ => {}
                 }

@@ -77,3 +77,32 @@ fn a_zoom_resizes_the_terminal_and_the_process_hears_of_it() {
     tmux.keys(TUI, &["q"]);
     tmux.wait_for(TUI, "EXIT=0");
 }
+
+#[test]
+fn viewers_see_the_screens_and_only_a_control_viewer_types_into_them() {
+    let workspace = workspace();
+    let run = |args: &str| devloop_script("", args, &workspace.config());
+    let Some(tmux) = Tmux::start("host", 120, 30, &run("run")) else {
+        return;
+    };
+    tmux.wait_for("host", "What is your name?");
+    // They join after the prompt: the screens are drawn again for them.
+    tmux.window("view", &run("attach"));
+    tmux.window("ctl", &run("attach --control"));
+    for window in ["view", "ctl"] {
+        tmux.wait_for(window, "What is your name?");
+        tmux.wait_for(window, "size: 12 118");
+    }
+    tmux.keys("view", &["Tab", "i"]);
+    tmux.wait_for("view", "read-only: attach with --control");
+    tmux.keys("ctl", &["Tab", "i"]);
+    tmux.wait_for("ctl", "keys go to ask");
+    tmux.keys("ctl", &["v", "e", "r", "a", "Enter"]);
+    for window in ["host", "view", "ctl"] {
+        tmux.wait_for(window, "Hello, vera!");
+    }
+    tmux.keys("ctl", &["C-z"]);
+    tmux.wait_for("ctl", "Tab select");
+    tmux.keys("host", &["q"]);
+    tmux.wait_for("host", "EXIT=0");
+}
