@@ -93,16 +93,29 @@ impl Master {
         })
     }
 
-    /// Some bytes the child wrote; 0 once no process holds the slave (Linux
-    /// says EIO there, macOS may say end of file: both are the end).
+    /// Bytes the child wrote, as many as are there (up to `buf`'s size: a
+    /// terminal hands them over a few KiB at a time, and each read costs its
+    /// consumers an event); 0 once no process holds the slave (Linux says
+    /// EIO there, macOS may say end of file: both are the end).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
         loop {
             let mut ready = self.fd.readable().await?;
-            match ready.try_io(|fd| Ok(rustix::io::read(fd, &mut *buf)?)) {
-                Ok(Err(e)) if e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error()) => {
-                    return Ok(0);
+            let read = ready.try_io(|fd| Ok(rustix::io::read(fd, &mut buf[filled..])?));
+            match read {
+                Ok(Ok(0)) => return Ok(filled),
+                Ok(Ok(n)) => {
+                    filled += n;
+                    if filled == buf.len() {
+                        return Ok(filled);
+                    }
                 }
-                Ok(result) => return result,
+                Ok(Err(e)) if e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error()) => {
+                    return Ok(filled);
+                }
+                Ok(Err(e)) => return Err(e),
+                // Nothing more for now: what was read goes.
+                Err(_would_block) if filled > 0 => return Ok(filled),
                 Err(_would_block) => continue,
             }
         }

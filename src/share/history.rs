@@ -16,7 +16,7 @@ const MAX_PANE_BYTES: usize = 4 * 1024 * 1024;
 /// What a process on a terminal wrote last, kept to draw its screen again
 /// for a newcomer: enough for any screen of line output, and for most
 /// full-screen programs' last redraw.
-const SCREEN_BYTES: usize = 128 * 1024;
+const SCREEN_BYTES: usize = 64 * 1024;
 
 /// The tail of what one process wrote on its terminal.
 #[derive(Default)]

@@ -167,7 +167,7 @@ fn read_terminal(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut splitter = LineSplitter::default();
-        let mut buffer = vec![0u8; 64 * 1024];
+        let mut buffer = vec![0u8; 16 * 1024];
         let mut lines = Vec::new();
         loop {
             let read = master.read(&mut buffer).await.unwrap_or(0);

@@ -77,9 +77,11 @@ impl Pane {
     /// what the process wrote (unless a full-screen program has it).
     fn devloop_line(&mut self, at: SystemTime, line: &str) {
         self.lines.push(at, line);
-        if let Some(screen) = &mut self.screen
-            && !screen.screen().alternate_screen()
-        {
+        let Some(screen) = &mut self.screen else {
+            return;
+        };
+        screen.settle();
+        if !screen.screen().alternate_screen() {
             let fresh_line = if screen.screen().cursor_position().1 == 0 {
                 ""
             } else {
@@ -350,9 +352,20 @@ impl App {
         screen.feed(bytes);
     }
 
+    /// Before a frame: each screen parses what came since the last one,
+    /// and (on the host) fits its pane.
+    pub fn prepare_frame(&mut self) {
+        for pane in &mut self.panes {
+            if let Some(screen) = &mut pane.screen {
+                screen.settle();
+            }
+        }
+        self.fit_terminals();
+    }
+
     /// Fits each screen to its pane, and tells each process's terminal its
     /// pane's size when it changed (before the first start, too).
-    pub fn fit_terminals(&mut self) {
+    fn fit_terminals(&mut self) {
         let Some(terminals) = &self.terminals else {
             return;
         };
@@ -367,7 +380,7 @@ impl App {
             };
             // Inside the border.
             let size = Size {
-                rows: rect.height.saturating_sub(2).max(1),
+                rows: rect.height.saturating_sub(2).max(super::screen::MIN_ROWS),
                 cols: rect.width.saturating_sub(2).max(1),
             };
             if let Some(screen) = &mut pane.screen {

@@ -134,6 +134,10 @@ fn typed(app: &mut App, key: KeyEvent) -> Option<Action> {
         app.typing = None;
         return None;
     }
+    let typing = app.typing.and_then(|index| app.panes.get_mut(index));
+    if let Some(screen) = typing.and_then(|pane| pane.screen.as_mut()) {
+        screen.settle();
+    }
     let application_cursor = app
         .typing_screen()
         .is_some_and(vt100::Screen::application_cursor);

@@ -141,7 +141,7 @@ async fn run(
                 next_tick = Instant::now() + TICK;
             }
             _ = sleep_until(next_frame), if dirty => {
-                app.fit_terminals();
+                app.prepare_frame();
                 if guard.terminal.draw(|frame| render(&app, frame, SystemTime::now())).is_err() {
                     break;
                 }
