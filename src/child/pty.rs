@@ -54,13 +54,17 @@ pub fn attach(command: &mut Command, slave: &OwnedFd) -> io::Result<()> {
         .stdin(Stdio::from(slave.try_clone()?))
         .stdout(Stdio::from(slave.try_clone()?))
         .stderr(Stdio::from(slave.try_clone()?));
-    // SAFETY: two system calls, async-signal-safe, no allocation. A session
+    // SAFETY: system calls only, async-signal-safe, no allocation. A session
     // of its own (which is a group of its own, with the same id) and the
-    // terminal as its controlling one; stdin is the slave by now.
+    // terminal as its controlling one; stdin is the slave by now. Ctrl-C and
+    // Ctrl-\ must reach it even when devloop was started with them ignored
+    // (in the background of a script), which exec would pass on.
     unsafe {
         command.pre_exec(|| {
             rustix::process::setsid()?;
             rustix::process::ioctl_tiocsctty(std::io::stdin())?;
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
             Ok(())
         });
     }
