@@ -23,16 +23,28 @@ struct Run {
 }
 
 pub fn viewers(root: &Path) {
-    let config = format!(
+    let from_build = format!(
         "[watch]\npaths = [\"libs\"]\ndebounce = \"50ms\"\n\n[build]\ncommand = \"if [ -f libs/go ]; then {}; fi; echo flood-done-$(ls libs | wc -l)\"\noutput = \"tmp/out\"\n",
         flood_command()
     );
+    viewers_of(root, "the build (pipes)", &from_build);
+    // A process on a terminal: viewers get its screen's bytes besides its lines.
+    let from_process = format!(
+        "[watch]\npaths = [\"libs\"]\n\n[build]\ncommand = \"true\"\n\n[process.flood]\ncommand = \"echo flood-done-0; while [ ! -f libs/go ]; do sleep 0.01; done; {}; echo flood-done-1; sleep 600\"\n",
+        flood_command()
+    );
+    viewers_of(root, "a process (terminal)", &from_process);
+}
+
+fn viewers_of(root: &Path, source: &str, config: &str) {
     std::fs::write(root.join("viewers.toml"), config).unwrap();
     let runs: usize = std::env::var("FLOOD_RUNS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(9);
-    println!("== the same flood with attached viewers (one of three stopped with SIGSTOP)");
+    println!(
+        "== the same flood from {source} with attached viewers (one of three stopped with SIGSTOP)"
+    );
     let (mut none, mut three) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         none.push(run(root, 0));
