@@ -49,17 +49,19 @@ impl Terminal {
             true => None,
             false => skippable(&self.pending, usize::from(rows)),
         };
-        match skip {
+        let pending = std::mem::take(&mut self.pending);
+        self.guarded(|parser| match skip {
             Some(Skip { end, colours }) => {
                 // A new line, as the skipped ones ended: the rest starts at its start.
-                self.parser.process(b"\r\n");
+                parser.process(b"\r\n");
                 for (from, to) in colours {
-                    self.parser.process(&self.pending[from..to]);
+                    parser.process(&pending[from..to]);
                 }
-                self.parser.process(&self.pending[end..]);
+                parser.process(&pending[end..]);
             }
-            None => self.parser.process(&self.pending),
-        }
+            None => parser.process(&pending),
+        });
+        self.pending = pending;
         self.pending.clear();
     }
 
@@ -73,14 +75,29 @@ impl Terminal {
         let (rows, cols) = (rows.max(MIN_ROWS), cols.max(1));
         if self.parser.screen().size() != (rows, cols) {
             self.settle();
-            self.parser.screen_mut().set_size(rows, cols);
+            self.guarded(|parser| parser.screen_mut().set_size(rows, cols));
         }
     }
 
     /// Clears the screen as `c` clears the pane (nothing reaches the process).
     pub fn clear(&mut self) {
         self.settle();
-        self.parser.process(b"\x1b[H\x1b[2J");
+        self.guarded(|parser| parser.process(b"\x1b[H\x1b[2J"));
+    }
+
+    /// Runs `f` on the parser; if vt100 panics, the screen starts afresh
+    /// (what was on it is lost; the pane's lines still have it).
+    fn guarded(&mut self, f: impl FnOnce(&mut vt100::Parser)) {
+        let (rows, cols) = self.parser.screen().size();
+        let parser = &mut self.parser;
+        if super::terminal::contained(|| f(parser)).is_none() {
+            let (new_rows, new_cols) = self.parser.screen().size();
+            let (rows, cols) = match (new_rows, new_cols) {
+                (r, c) if r >= MIN_ROWS && c >= 1 => (r, c),
+                _ => (rows, cols),
+            };
+            self.parser = vt100::Parser::new(rows, cols, 0);
+        }
     }
 
     /// Draws the screen into `area` of `buf`; with `cursor`, the cursor too.
@@ -187,6 +204,64 @@ fn color(color: vt100::Color) -> Color {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Escape sequences in any order (vt100 0.16 panics on some): the
+    /// screen goes on, the panic does not reach the caller.
+    #[test]
+    fn no_output_ends_a_screen() {
+        let mut state: u64 = 0x1234_5678_9abc_def0;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let pieces: [&[u8]; 24] = [
+            b"\x1b[",
+            b"\x1b]",
+            b"\x1b",
+            b"\x07",
+            b";",
+            b"m",
+            b"H",
+            b"J",
+            b"K",
+            b"r",
+            b"?1049h",
+            b"?1049l",
+            b"?25l",
+            b"\r",
+            b"\n",
+            b"\t",
+            b"0",
+            b"9",
+            b"99999",
+            b"L",
+            b"M",
+            b"P",
+            b"@",
+            "é漢".as_bytes(),
+        ];
+        for _ in 0..3_000 {
+            let (rows, cols) = (2 + (next() % 40) as u16, 2 + (next() % 120) as u16);
+            let mut bytes = Vec::new();
+            for _ in 0..next() % 200 {
+                bytes.extend_from_slice(pieces[(next() % 24) as usize]);
+                if next() % 3 == 0 {
+                    bytes.push(b'a' + (next() % 26) as u8);
+                }
+            }
+            let mut terminal = Terminal::new(rows, cols);
+            terminal.feed(&bytes[..bytes.len() / 2]);
+            terminal.settle();
+            terminal.resize(2 + (next() % 40) as u16, 2 + (next() % 120) as u16);
+            terminal.feed(&bytes[bytes.len() / 2..]);
+            terminal.settle();
+            let (rows, cols) = terminal.screen().size();
+            let mut buf = Buffer::empty(Rect::new(0, 0, cols, rows));
+            terminal.draw(buf.area, &mut buf, true);
+        }
+    }
 
     #[test]
     fn a_pane_of_one_row_still_takes_long_lines() {

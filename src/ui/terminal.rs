@@ -59,8 +59,26 @@ pub fn restore() {
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if CONTAINED.get() {
+            return;
+        }
         // Restore first, so the panic message lands on a normal screen.
         restore();
         previous(info);
     }));
+}
+
+thread_local! {
+    /// A panic here is caught by `contained`: the TUI goes on.
+    static CONTAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic in it without a word (None). For vt100, which
+/// panics on some output (a fuzz of escape sequences found 64 in 20,000
+/// cases): a process's output must not end the TUI.
+pub fn contained<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let outer = CONTAINED.replace(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CONTAINED.set(outer);
+    result.ok()
 }
