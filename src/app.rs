@@ -116,7 +116,7 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
     let headless = cli.headless || cli.json || !std::io::stdout().is_terminal();
     let names: Vec<String> = config.processes.iter().map(|p| p.name.clone()).collect();
     // In the TUI, processes run on terminals: the panes' sizes go to them.
-    let (sizes_tx, mut sizes) = mpsc::unbounded_channel();
+    let terminals = (!headless).then(supervise::terminals::channel);
     let (local, sink, selection) = if headless {
         let (tx, rx) = mpsc::channel(share::LOCAL_QUEUE);
         let sink = spawn_sink(rx, line_format(cli, &config));
@@ -126,7 +126,7 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         let mut app = ui::App::new(&names, config.ui.scrollback);
         let (selected, selection) = tokio::sync::watch::channel(0);
         app.shared_selection = Some(selected);
-        app.terminals = Some(sizes_tx);
+        app.terminals = terminals.as_ref().map(|(to, _)| to.clone());
         match ui::spawn(rx, actions_tx, app) {
             Ok(sink) => (Local::Tui(tx), sink, Some(selection)),
             Err(error) => {
@@ -142,20 +142,8 @@ fn run(cli: &Cli, config: Config) -> ExitCode {
         let (control_tx, control_rx) = mpsc::channel(16);
         let (finish_tx, finish_rx) = oneshot::channel();
         let hub = tokio::spawn(hub.run(events_rx, control_rx, finish_rx));
-        let options = supervise::Options {
-            color,
-            terminals: !headless,
-        };
+        let options = supervise::Options { color, terminals };
         let supervisor = Supervisor::spawn(config.clone(), events_tx.clone(), options);
-        if let Some(to_terminals) = supervisor.to_terminals() {
-            tokio::spawn(async move {
-                while let Some(message) = sizes.recv().await {
-                    if to_terminals.send(message).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
         let (engine, inbox) = Engine::new(config.clone(), events_tx.clone(), supervisor);
         let state = config.state_dir();
         let socket = match share::serve(&state, control_tx, inbox.clone(), events_tx.clone()) {

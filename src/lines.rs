@@ -11,23 +11,35 @@ use tokio::task::JoinHandle;
 /// Reads a child's pipe to its end, sending one event per line (made by
 /// `event`); stops early if the events' receiver is gone.
 pub fn forward_lines(
+    pipe: impl AsyncRead + Unpin + Send + 'static,
+    events: mpsc::Sender<Stamped>,
+    event: impl Fn(String) -> Event + Send + 'static,
+) -> JoinHandle<()> {
+    forward_chunks_and_lines(pipe, events, |_| None, event)
+}
+
+/// Like `forward_lines`, with an event made of each chunk read too, sent
+/// before the lines cut from it (a terminal's bytes, for its screen).
+pub fn forward_chunks_and_lines(
     mut pipe: impl AsyncRead + Unpin + Send + 'static,
     events: mpsc::Sender<Stamped>,
+    chunk: impl Fn(&[u8]) -> Option<Event> + Send + 'static,
     event: impl Fn(String) -> Event + Send + 'static,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut splitter = LineSplitter::default();
-        let mut buffer = vec![0u8; 8192];
-        let mut lines = Vec::new();
+        let mut buffer = vec![0u8; 16 * 1024];
+        let mut sent = Vec::new();
         loop {
             let read = pipe.read(&mut buffer).await.unwrap_or(0);
             if read == 0 {
-                lines.extend(splitter.finish());
+                sent.extend(splitter.finish().map(&event));
             } else {
-                splitter.push(&buffer[..read], |line| lines.push(line));
+                sent.extend(chunk(&buffer[..read]));
+                splitter.push(&buffer[..read], |line| sent.push(event(line)));
             }
-            for line in lines.drain(..) {
-                if events.send(Stamped::now(event(line))).await.is_err() {
+            for made in sent.drain(..) {
+                if events.send(Stamped::now(made)).await.is_err() {
                     return;
                 }
             }

@@ -20,6 +20,11 @@ pub struct Size {
     pub cols: u16,
 }
 
+impl Size {
+    /// A terminal's usual size, until a pane's is known.
+    pub const DEFAULT: Size = Size { rows: 24, cols: 80 };
+}
+
 impl From<Size> for Winsize {
     fn from(size: Size) -> Winsize {
         Winsize {
@@ -97,34 +102,6 @@ impl Master {
         })
     }
 
-    /// Bytes the child wrote, as many as are there (up to `buf`'s size: a
-    /// terminal hands them over a few KiB at a time, and each read costs its
-    /// consumers an event); 0 once no process holds the slave (Linux says
-    /// EIO there, macOS may say end of file: both are the end).
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut filled = 0;
-        loop {
-            let mut ready = self.fd.readable().await?;
-            let read = ready.try_io(|fd| Ok(rustix::io::read(fd, &mut buf[filled..])?));
-            match read {
-                Ok(Ok(0)) => return Ok(filled),
-                Ok(Ok(n)) => {
-                    filled += n;
-                    if filled == buf.len() {
-                        return Ok(filled);
-                    }
-                }
-                Ok(Err(e)) if e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error()) => {
-                    return Ok(filled);
-                }
-                Ok(Err(e)) => return Err(e),
-                // Nothing more for now: what was read goes.
-                Err(_would_block) if filled > 0 => return Ok(filled),
-                Err(_would_block) => continue,
-            }
-        }
-    }
-
     /// Writes all of `bytes`, as typed into the terminal.
     pub async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
@@ -155,6 +132,47 @@ impl Master {
     }
 }
 
+/// A terminal's output as a stream, for the line reader pipes use too.
+/// Each read takes as much as is there (up to the buffer): a terminal hands
+/// its output over a few KiB at a time, and every read costs its consumers
+/// an event. The end (no process holds the slave) reads as 0: Linux says
+/// EIO there, macOS may say end of file.
+pub struct Output(pub std::sync::Arc<Master>);
+
+impl tokio::io::AsyncRead for Output {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        let ended = |e: &io::Error| e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error());
+        loop {
+            let mut ready = match self.0.fd.poll_read_ready(cx) {
+                Poll::Ready(ready) => ready?,
+                Poll::Pending => return Poll::Pending,
+            };
+            let unfilled = buf.initialize_unfilled();
+            match ready.try_io(|fd| Ok(rustix::io::read(fd, &mut *unfilled)?)) {
+                Ok(Ok(mut filled)) => {
+                    // More that came meanwhile, without waiting for it.
+                    while filled > 0 && filled < unfilled.len() {
+                        match rustix::io::read(self.0.fd.get_ref(), &mut unfilled[filled..]) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => filled += n,
+                        }
+                    }
+                    buf.advance(filled);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) if ended(&e) => return Poll::Ready(Ok(())),
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
 fn pack(size: Size) -> u32 {
     (u32::from(size.rows) << 16) | u32::from(size.cols)
 }
@@ -163,14 +181,16 @@ fn pack(size: Size) -> u32 {
 mod tests {
     use super::*;
     use std::path::Path;
+    use std::sync::Arc;
     use std::time::Duration;
 
     /// Reads until the output holds `text`; all of it so far.
-    async fn read_until(master: &Master, seen: &mut String, text: &str) {
+    async fn read_until(output: &mut Output, seen: &mut String, text: &str) {
+        use tokio::io::AsyncReadExt;
         let mut buf = [0u8; 4096];
         let waited = tokio::time::timeout(Duration::from_secs(10), async {
             while !seen.contains(text) {
-                let n = master.read(&mut buf).await.unwrap();
+                let n = output.read(&mut buf).await.unwrap();
                 assert!(n > 0, "ended before {text:?}: {seen:?}");
                 seen.push_str(&String::from_utf8_lossy(&buf[..n]));
             }
@@ -179,22 +199,23 @@ mod tests {
         assert!(waited.is_ok(), "no {text:?} in {seen:?}");
     }
 
-    fn spawn(script: &str, size: Size) -> (tokio::process::Child, Master) {
+    fn spawn(script: &str, size: Size) -> (tokio::process::Child, Arc<Master>, Output) {
         let (master, slave) = open(size).unwrap();
         let mut command = crate::child::group::shell_alone(script, Path::new("/"), Path::new("/"));
         attach(&mut command, &slave).unwrap();
         let child = crate::child::group::spawn(&mut command).unwrap();
         drop(slave);
-        (child, Master::new(master, size).unwrap())
+        let master = Arc::new(Master::new(master, size).unwrap());
+        (child, master.clone(), Output(master))
     }
 
     #[tokio::test]
     async fn a_child_on_a_terminal_sees_its_size_its_resizes_and_what_is_typed() {
         let script = "[ -t 0 ] && [ -t 1 ] && echo tty; stty size; echo ready; read answer; echo got:$answer; trap 'stty size; exit 0' WINCH; echo waiting; while :; do sleep 0.05; done";
-        let (mut child, master) = spawn(script, Size { rows: 24, cols: 80 });
+        let (mut child, master, mut output) = spawn(script, Size { rows: 24, cols: 80 });
         let pid = child.id().unwrap();
         let mut seen = String::new();
-        read_until(&master, &mut seen, "ready").await;
+        read_until(&mut output, &mut seen, "ready").await;
         assert!(seen.contains("24 80"), "{seen:?}");
         // Its own session and group, both with its pid.
         let sid = rustix::process::getsid(rustix::process::Pid::from_raw(pid as i32)).unwrap();
@@ -202,20 +223,21 @@ mod tests {
 
         assert!(seen.starts_with("tty"), "{seen:?}");
         master.write_all(b"hello\r").await.unwrap();
-        read_until(&master, &mut seen, "got:hello").await;
-        read_until(&master, &mut seen, "waiting").await;
+        read_until(&mut output, &mut seen, "got:hello").await;
+        read_until(&mut output, &mut seen, "waiting").await;
         master
             .resize(Size {
                 rows: 30,
                 cols: 100,
             })
             .unwrap();
-        read_until(&master, &mut seen, "30 100").await;
+        read_until(&mut output, &mut seen, "30 100").await;
         assert!(child.wait().await.unwrap().success());
         // The end: every holder of the slave is gone.
         let mut buf = [0u8; 256];
         let end = tokio::time::timeout(Duration::from_secs(5), async {
-            while master.read(&mut buf).await.unwrap() > 0 {}
+            use tokio::io::AsyncReadExt;
+            while output.read(&mut buf).await.unwrap() > 0 {}
         })
         .await;
         assert!(end.is_ok(), "the master never read the end");
@@ -224,11 +246,11 @@ mod tests {
     #[tokio::test]
     async fn ctrl_c_typed_is_sigint_for_the_child() {
         let script = "trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done";
-        let (mut child, master) = spawn(script, Size { rows: 24, cols: 80 });
+        let (mut child, master, mut output) = spawn(script, Size { rows: 24, cols: 80 });
         let mut seen = String::new();
-        read_until(&master, &mut seen, "ready").await;
+        read_until(&mut output, &mut seen, "ready").await;
         master.write_all(&[0x03]).await.unwrap();
-        read_until(&master, &mut seen, "got INT").await;
+        read_until(&mut output, &mut seen, "got INT").await;
         assert_eq!(child.wait().await.unwrap().code(), Some(7));
     }
 }

@@ -30,12 +30,13 @@ use tokio::task::JoinHandle;
 const ORPHAN_KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// How processes are run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Options {
     /// Colour is on: children get FORCE_COLOR=1.
     pub color: bool,
-    /// Processes run on pseudo-terminals (the TUI's panes are terminals).
-    pub terminals: bool,
+    /// With a channel, processes run on pseudo-terminals (the TUI's panes
+    /// are terminals) and take keys and sizes from it (`terminals::channel`).
+    pub terminals: Option<terminals::Channel>,
 }
 
 /// The engine's handle on the supervisor task. Every method but `start` and
@@ -128,18 +129,20 @@ impl Supervisor {
             ),
             events,
             color: options.color,
-            terminals: options.terminals.then(Arc::default),
+            terminals: options.terminals.is_some().then(Arc::default),
             reports: reports_tx,
         });
-        let to_terminals = shared.terminals.clone().map(|terminals| {
-            let (tx, mut messages) = mpsc::unbounded_channel();
-            tokio::spawn(async move {
-                while let Some(message) = messages.recv().await {
-                    terminals.apply(message).await;
-                }
-            });
-            tx
-        });
+        let to_terminals = shared.terminals.clone().zip(options.terminals).map(
+            |(terminals, (tx, mut messages))| {
+                // In order: keys must reach a process as they were typed.
+                tokio::spawn(async move {
+                    while let Some(message) = messages.recv().await {
+                        terminals.apply(message).await;
+                    }
+                });
+                tx
+            },
+        );
         let mut set = Set {
             entries: Vec::new(),
             next_id: 0,
@@ -217,11 +220,6 @@ impl Supervisor {
     /// ones start when due, changed ones restart with their new values.
     pub fn reload(&self, config: Arc<Config>, changes: crate::config::Changes) {
         let _ = self.requests.send(Request::Reload(config, changes));
-    }
-
-    /// With `Options::terminals`: where the TUI's pane sizes go.
-    pub fn to_terminals(&self) -> Option<mpsc::UnboundedSender<terminals::ToTerminal>> {
-        self.to_terminals.clone()
     }
 
     /// Keys typed into `process`'s terminal; false when processes have none

@@ -10,7 +10,7 @@ use crate::child::pty::{self, Master};
 use crate::child::{Job, StopWith};
 use crate::config::ProcessConfig;
 use crate::event::{Event, Stamped, Stream};
-use crate::lines::LineSplitter;
+use crate::lines::forward_chunks_and_lines;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::Arc;
@@ -71,8 +71,11 @@ impl Run {
         };
         let job = Job::spawn(&mut cmd, &config.name, stop, shared.records.clone())?;
         let terminal = match terminal {
-            // Its copy of the slave closed, the master reads the end.
-            Some((master, _slave, size)) => Some(Arc::new(Master::new(master, size)?)),
+            Some((master, slave, size)) => {
+                // Only the child holds the slave now: the master reads the end.
+                drop(slave);
+                Some(Arc::new(Master::new(master, size)?))
+            }
             None => None,
         };
         if let (Some(terminals), Some(master)) = (&shared.terminals, &terminal) {
@@ -158,46 +161,28 @@ impl Run {
     }
 }
 
-/// Reads a terminal to its end: each chunk as it came (the TUI's screen),
+/// Reads a terminal to its end: each chunk as it came (for the screens),
 /// then the lines cut from it, as a pipe's would be.
 fn read_terminal(
     master: Arc<Master>,
     process: String,
     events: mpsc::Sender<Stamped>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut splitter = LineSplitter::default();
-        let mut buffer = vec![0u8; 16 * 1024];
-        let mut lines = Vec::new();
-        loop {
-            let read = master.read(&mut buffer).await.unwrap_or(0);
-            let mut sent = Vec::with_capacity(2);
-            if read == 0 {
-                lines.extend(splitter.finish());
-            } else {
-                let size = master.size();
-                sent.push(Event::ProcessTerminal {
-                    process: process.clone(),
-                    rows: size.rows,
-                    cols: size.cols,
-                    bytes: buffer[..read].to_vec(),
-                });
-                splitter.push(&buffer[..read], |line| lines.push(line));
-            }
-            sent.extend(lines.drain(..).map(|line| Event::ProcessOutput {
-                process: process.clone(),
-                stream: Stream::Stdout,
-                line,
-            }));
-            for event in sent {
-                if events.send(Stamped::now(event)).await.is_err() {
-                    return;
-                }
-            }
-            if read == 0 {
-                return;
-            }
-        }
+    let output = pty::Output(master.clone());
+    let name = process.clone();
+    let chunk = move |bytes: &[u8]| {
+        let size = master.size();
+        Some(Event::ProcessTerminal {
+            process: name.clone(),
+            rows: size.rows,
+            cols: size.cols,
+            bytes: bytes.to_vec(),
+        })
+    };
+    forward_chunks_and_lines(output, events, chunk, move |line| Event::ProcessOutput {
+        process: process.clone(),
+        stream: Stream::Stdout,
+        line,
     })
 }
 

@@ -6,9 +6,7 @@
 use crate::child::pty::{Master, Size};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-/// Until the TUI has drawn the pane: a terminal's usual size.
-const DEFAULT_SIZE: Size = Size { rows: 24, cols: 80 };
+use tokio::sync::mpsc;
 
 /// What the TUI sends to processes' terminals.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +15,16 @@ pub enum ToTerminal {
     Input { process: String, bytes: Vec<u8> },
     /// The pane's inner area is now this size.
     Resize { process: String, size: Size },
+}
+
+/// Where the TUI sends `ToTerminal`s, and where the supervisor takes them.
+pub type Channel = (
+    mpsc::UnboundedSender<ToTerminal>,
+    mpsc::UnboundedReceiver<ToTerminal>,
+);
+
+pub fn channel() -> Channel {
+    mpsc::unbounded_channel()
 }
 
 #[derive(Default)]
@@ -44,7 +52,7 @@ impl Terminals {
 
     /// The size to start `process` at.
     pub fn size(&self, process: &str) -> Size {
-        self.with(process, |entry| entry.size.unwrap_or(DEFAULT_SIZE))
+        self.with(process, |entry| entry.size.unwrap_or(Size::DEFAULT))
     }
 
     /// A new instance of `process` started on `master`: it takes the keys.

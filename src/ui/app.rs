@@ -480,11 +480,7 @@ impl App {
             "2"
         };
         if self.terminals.is_some() && pane.screen.is_none() {
-            let size = self
-                .told
-                .get(name)
-                .copied()
-                .unwrap_or(Size { rows: 24, cols: 80 });
+            let size = self.told.get(name).copied().unwrap_or(Size::DEFAULT);
             pane.screen = Some(Terminal::new(size.rows, size.cols));
         }
         pane.devloop_line(at, &format!("\x1b[{colour}m── {text}\x1b[0m"));

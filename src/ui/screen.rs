@@ -44,13 +44,14 @@ impl Terminal {
         if self.pending.is_empty() {
             return;
         }
-        let (rows, _) = self.parser.screen().size();
+        let size = self.parser.screen().size();
         let skip = match self.parser.screen().alternate_screen() {
             true => None,
-            false => skippable(&self.pending, usize::from(rows)),
+            false => skippable(&self.pending, usize::from(size.0)),
         };
-        let pending = std::mem::take(&mut self.pending);
-        self.guarded(|parser| match skip {
+        // Out for the parser's call, then back empty with its capacity.
+        let mut pending = std::mem::take(&mut self.pending);
+        self.guarded(size, |parser| match skip {
             Some(Skip { end, colours }) => {
                 // A new line, as the skipped ones ended: the rest starts at its start.
                 parser.process(b"\r\n");
@@ -61,8 +62,8 @@ impl Terminal {
             }
             None => parser.process(&pending),
         });
+        pending.clear();
         self.pending = pending;
-        self.pending.clear();
     }
 
     /// The screen as of the bytes parsed so far (see `settle`).
@@ -75,27 +76,25 @@ impl Terminal {
         let (rows, cols) = (rows.max(MIN_ROWS), cols.max(1));
         if self.parser.screen().size() != (rows, cols) {
             self.settle();
-            self.guarded(|parser| parser.screen_mut().set_size(rows, cols));
+            self.guarded((rows, cols), |parser| {
+                parser.screen_mut().set_size(rows, cols)
+            });
         }
     }
 
     /// Clears the screen as `c` clears the pane (nothing reaches the process).
     pub fn clear(&mut self) {
         self.settle();
-        self.guarded(|parser| parser.process(b"\x1b[H\x1b[2J"));
+        let size = self.parser.screen().size();
+        self.guarded(size, |parser| parser.process(b"\x1b[H\x1b[2J"));
     }
 
-    /// Runs `f` on the parser; if vt100 panics, the screen starts afresh
-    /// (what was on it is lost; the pane's lines still have it).
-    fn guarded(&mut self, f: impl FnOnce(&mut vt100::Parser)) {
-        let (rows, cols) = self.parser.screen().size();
+    /// Runs `f` on the parser, which leaves it at `size`; if vt100 panics,
+    /// the screen starts afresh at that size (what was on it is lost; the
+    /// pane's lines still have it).
+    fn guarded(&mut self, (rows, cols): (u16, u16), f: impl FnOnce(&mut vt100::Parser)) {
         let parser = &mut self.parser;
         if super::terminal::contained(|| f(parser)).is_none() {
-            let (new_rows, new_cols) = self.parser.screen().size();
-            let (rows, cols) = match (new_rows, new_cols) {
-                (r, c) if r >= MIN_ROWS && c >= 1 => (r, c),
-                _ => (rows, cols),
-            };
             self.parser = vt100::Parser::new(rows, cols, 0);
         }
     }
