@@ -50,10 +50,7 @@ fn the_demo_builds_serves_and_answers_an_edit() {
         workspace.path(),
     );
     let (web, api) = (free_port(), free_port());
-    let config = workspace
-        .read("watch.toml")
-        .replace("3000", &web.to_string())
-        .replace("3001", &api.to_string());
+    let config = common::demo_config_on(&workspace.read("watch.toml"), web, api);
     workspace.write("watch.toml", &config);
 
     let mut devloop = Devloop::start(&workspace);

@@ -202,14 +202,8 @@ fn demo_project(parent: &Path, name: &str) -> Workspace {
     let project = workspace.path();
     copy_tree(&manifest_dir().join("assets/demo"), project);
     let (web, api) = (free_port(), free_port());
-    // Through markers: a port written first may hold the other's digits
-    // (43001 holds 3001), which a second replace would change.
-    let config = std::fs::read_to_string(project.join("watch.toml"))
-        .unwrap()
-        .replace("3000", "@WEB@")
-        .replace("3001", "@API@")
-        .replace("@WEB@", &web.to_string())
-        .replace("@API@", &api.to_string());
+    let config = std::fs::read_to_string(project.join("watch.toml")).unwrap();
+    let config = common::demo_config_on(&config, web, api);
     std::fs::write(project.join("watch.toml"), config).unwrap();
     std::fs::write(
         project.join("package.json"),

@@ -256,6 +256,17 @@ pub fn config_with_build(build: &str) -> String {
     )
 }
 
+/// The demo's watch.toml with its ports (3000 web, 3001 api) replaced,
+/// through markers: a web port of 43001 holds 3001, which a second replace
+/// would change.
+pub fn demo_config_on(config: &str, web: u16, api: u16) -> String {
+    config
+        .replace("3000", "@WEB@")
+        .replace("3001", "@API@")
+        .replace("@WEB@", &web.to_string())
+        .replace("@API@", &api.to_string())
+}
+
 /// A TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
