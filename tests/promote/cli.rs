@@ -397,8 +397,10 @@ fn a_write_into_the_target_that_is_no_promotion_is_an_error_naming_it() {
     let error = devloop.wait_for("the test's write", foreign);
     let message = error["message"].as_str().unwrap();
     assert!(message.contains("dist/libs/lib0/f0.js"), "{message}");
+    // The test is the writer: the guard's scan may still catch it holding
+    // the file (under load), and then names it instead.
     assert!(
-        message.contains("the writer had closed its files"),
+        message.contains("the writer had closed its files") || message.contains("written by pid"),
         "{message}"
     );
 
