@@ -41,7 +41,7 @@ pub async fn build(config: &Config, events: mpsc::Sender<Stamped>) -> bool {
     let Some(spec) = promote_spec(config) else {
         return true;
     };
-    match crate::engine::run_promotion(spec).await {
+    match crate::engine::run_promotion(spec, Box::new(|| Ok(()))).await {
         Ok(promotion) => {
             emit(&events, promoted_event(1, &promotion, &config.root)).await;
             if let Some(notice) = fallback_notice(&promotion) {

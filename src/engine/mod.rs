@@ -7,12 +7,13 @@ mod reload;
 mod schedule;
 mod warm;
 
+use promotion::Promoter;
 pub use promotion::{
     fallback_notice, promoted_event, recover, roll_back, run as run_promotion, spec as promote_spec,
 };
 pub use schedule::{Action, Schedule};
 
-use crate::build::{BuildRequest, Finished, run_build};
+use crate::build::{BuildRequest, Finished, PromoteRequest, run_build};
 use crate::config::Config;
 use crate::event::{BuildReason, BuildStatus, Command, Event, Stamped};
 use crate::snapshot::{Current, Snapshot};
@@ -82,6 +83,10 @@ pub struct Engine {
     supervisor: Supervisor,
     /// `persistent = true`: the compiler that builds by itself.
     warm: Option<crate::warm::Warm>,
+    /// Its good cycles, to promote.
+    promotions: Option<mpsc::Receiver<PromoteRequest>>,
+    /// Held by a promotion while it runs, and by a rollback.
+    target: Arc<tokio::sync::Mutex<()>>,
     /// The watch of the watched paths, once started.
     watcher: Option<crate::watch::WatchHandle>,
     /// The watch of watch.toml, for reloads.
@@ -111,6 +116,8 @@ impl Engine {
             fallback_reported: false,
             supervisor,
             warm: None,
+            promotions: None,
+            target: Arc::default(),
             watcher: None,
             config_watch: None,
         };
@@ -151,6 +158,7 @@ impl Engine {
                     }
                 }
                 Some(process) = next_alert(&mut alerts) => self.auto_roll_back(process).await,
+                Some(request) = next_promotion(&mut self.promotions) => self.promote_for_warm(request),
                 else => break,
             }
         }
@@ -191,6 +199,11 @@ impl Engine {
             self.emit(Event::Error { message }).await;
             return;
         }
+        let Ok(_held) = self.target.clone().try_lock_owned() else {
+            let message = "a promotion is under way: roll back once it has finished".to_string();
+            self.emit(Event::Error { message }).await;
+            return;
+        };
         let event = roll_back(&self.config).await;
         let rolled_back = matches!(event, Event::RolledBack { .. });
         self.emit(event).await;
@@ -216,6 +229,13 @@ impl Engine {
             self.emit(Event::Notice { message }).await;
             return;
         }
+        let Ok(_held) = self.target.clone().try_lock_owned() else {
+            let message = format!(
+                "`{process}` failed soon after the promotion, but another promotion is under way: not rolling back"
+            );
+            self.emit(Event::Notice { message }).await;
+            return;
+        };
         match roll_back(&self.config).await {
             Event::RolledBack { generation, .. } => {
                 let reason = crate::event::RollbackReason::Auto;
@@ -324,12 +344,12 @@ impl Engine {
         let request = BuildRequest::new(id, &self.config);
         let events = self.events.clone();
         let inbox = self.inbox_tx.clone();
-        let spec = promote_spec(&self.config);
+        let promoter = self.promoter();
         tokio::spawn(async move {
             let outcome = run_build(request, events, cancelled).await;
             // Promoting here keeps the engine free to take commands meanwhile.
-            let promotion = match spec {
-                Some(spec) if outcome.status == BuildStatus::Ok => Some(promotion::run(spec).await),
+            let promotion = match outcome.status {
+                BuildStatus::Ok => promoter.promote(Box::new(|| Ok(()))).await,
                 _ => None,
             };
             let _ = inbox
@@ -438,8 +458,26 @@ impl Engine {
         }
     }
 
+    /// Where a driver's good build goes, with the target to hold meanwhile.
+    fn promoter(&self) -> Promoter {
+        Promoter {
+            spec: promote_spec(&self.config),
+            target: self.target.clone(),
+        }
+    }
+
     async fn emit(&self, event: Event) {
         let _ = self.events.send(Stamped::now(event)).await;
+    }
+}
+
+/// The warm build's next cycle to promote; pending forever without one.
+async fn next_promotion(
+    promotions: &mut Option<mpsc::Receiver<PromoteRequest>>,
+) -> Option<PromoteRequest> {
+    match promotions {
+        Some(promotions) => promotions.recv().await,
+        None => std::future::pending().await,
     }
 }
 

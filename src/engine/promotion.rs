@@ -1,11 +1,13 @@
 //! The engine's side of promotion: the spec from the configuration, running
 //! the blocking library off the runtime, recovery at start, and the events.
 
+use crate::build::Guard;
 use crate::child::leftovers::{BUILD_FILE, stop_leftovers};
 use crate::config::Config;
 use crate::event::Event;
 use crate::promote::{self, PromoteError, PromoteSpec, Promotion, StrategyPref};
 use std::path::Path;
+use std::sync::Arc;
 
 /// What a promotion needs, when watch.toml has `[promote]`.
 pub fn spec(config: &Config) -> Option<PromoteSpec> {
@@ -20,9 +22,26 @@ pub fn spec(config: &Config) -> Option<PromoteSpec> {
     })
 }
 
-/// Promotes off the runtime's thread.
-pub async fn run(spec: PromoteSpec) -> Result<Promotion, PromoteError> {
-    match tokio::task::spawn_blocking(move || promote::promote(&spec)).await {
+/// A promotion as the engine hands it to a driver: where it goes (from
+/// watch.toml), and the target held while it runs, so that no rollback
+/// swaps generations meanwhile.
+pub(super) struct Promoter {
+    pub spec: Option<PromoteSpec>,
+    pub target: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Promoter {
+    /// None when watch.toml has no `[promote]`.
+    pub async fn promote(self, guard: Guard) -> Option<Result<Promotion, PromoteError>> {
+        let spec = self.spec?;
+        let _held = self.target.lock_owned().await;
+        Some(run(spec, guard).await)
+    }
+}
+
+/// Promotes off the runtime's thread, asking `guard` just before the swap.
+pub async fn run(spec: PromoteSpec, guard: Guard) -> Result<Promotion, PromoteError> {
+    match tokio::task::spawn_blocking(move || promote::promote_checked(&spec, &*guard)).await {
         Ok(result) => result,
         Err(e) => Err(PromoteError::Internal(format!(
             "the promotion stopped unexpectedly: {e}"

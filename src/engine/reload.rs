@@ -122,8 +122,7 @@ impl Engine {
                 self.request(BuildReason::Manual).await;
             }
         } else if let Some(warm) = &self.warm {
-            let promote = super::promote_spec(&self.config);
-            warm.tell(ToWarm::Reconfigured(self.config.clone(), promote));
+            warm.tell(ToWarm::Reconfigured(self.config.clone()));
         }
         let processes = [&changes.added, &changes.removed, &changes.changed];
         if processes.iter().any(|names| !names.is_empty()) {

@@ -1,8 +1,9 @@
 //! The engine's side of a warm build (`persistent = true`): build requests
-//! go to the compiler task instead of starting builds, and its cycles come
-//! back as finished builds.
+//! go to the compiler task instead of starting builds, its good cycles are
+//! promoted here with the compiler's quiet check as their guard, and its
+//! cycles come back as finished builds.
 
-use super::{Adopt, Engine, Finished, Input};
+use super::{Adopt, Engine, Finished, Input, PromoteRequest, next_promotion};
 use crate::event::BuildReason;
 use crate::warm::{Context, ToWarm, Warm};
 
@@ -25,9 +26,11 @@ impl Engine {
                         }
                     }
                 });
+                let (promote, promotions) = tokio::sync::mpsc::channel(1);
+                self.promotions = Some(promotions);
                 self.warm = Some(Warm::start(Context {
                     config: self.config.clone(),
-                    promote: super::promote_spec(&self.config),
+                    promote,
                     events: self.events.clone(),
                     done,
                 }));
@@ -46,10 +49,30 @@ impl Engine {
         self.finished(finished, Adopt::Update(Vec::new())).await;
     }
 
-    /// Stops the compiler and waits until its group is gone.
+    /// A good cycle to promote: off the engine's task, the reply straight
+    /// to the compiler's (which holds the cycles behind it).
+    pub(super) fn promote_for_warm(&self, request: PromoteRequest) {
+        let promoter = self.promoter();
+        tokio::spawn(async move {
+            let PromoteRequest { guard, reply, .. } = request;
+            let _ = reply.send(promoter.promote(guard).await);
+        });
+    }
+
+    /// Stops the compiler and waits until its group is gone; a cycle it
+    /// settles meanwhile is still promoted.
     pub(super) async fn stop_warm(&mut self) {
-        if let Some(warm) = self.warm.take() {
-            warm.stop().await;
+        let Some(warm) = self.warm.take() else {
+            return;
+        };
+        let stopped = warm.stop();
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                () = &mut stopped => break,
+                Some(request) = next_promotion(&mut self.promotions) => self.promote_for_warm(request),
+            }
         }
+        self.promotions = None;
     }
 }

@@ -6,7 +6,7 @@ use super::cycle::{Cycles, Matched};
 use super::output::{Line, Marks, Taps, tap};
 use super::plain;
 use crate::build::BuildOutcome;
-use crate::build::Finished;
+use crate::build::{Finished, PromoteRequest};
 use crate::child::backoff::{Backoff, Decision};
 use crate::child::group::shell;
 use crate::child::leftovers::BUILD_FILE;
@@ -14,7 +14,6 @@ use crate::child::{self, Job, StopWith};
 use crate::config::{Config, WarmConfig, format_duration};
 use crate::event::Stream;
 use crate::event::{BuildReason, BuildStatus, Event, Stamped};
-use crate::promote::PromoteSpec;
 use crate::watch::ChangeBatch;
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
@@ -31,8 +30,8 @@ use staging::{AfterDone, Held, Staging};
 /// What the warm build needs from whoever drives it.
 pub struct Context {
     pub config: Arc<Config>,
-    /// Where a good cycle's output goes, if anywhere.
-    pub promote: Option<crate::promote::PromoteSpec>,
+    /// Good cycles to promote, with the quiet check as their guard.
+    pub promote: mpsc::Sender<PromoteRequest>,
     pub events: mpsc::Sender<Stamped>,
     /// Each cycle's end, in order.
     pub done: mpsc::Sender<Finished>,
@@ -133,7 +132,7 @@ pub async fn run(ctx: Context, mut rx: mpsc::Receiver<ToWarm>) {
                     }
                     // The compiler builds everything when it starts again.
                     Some(ToWarm::Changed(_)) => {}
-                    Some(ToWarm::Reconfigured(config, promote)) => compiler.reconfigure(config, promote),
+                    Some(ToWarm::Reconfigured(config)) => compiler.ctx.config = config,
                 },
                 _ = sleep_until(until.unwrap_or_else(Instant::now)), if until.is_some() => break,
             }
@@ -181,7 +180,7 @@ impl Compiler {
                     None | Some(ToWarm::Stop) => break End::Stop,
                     Some(ToWarm::Restart) => break End::Restart,
                     Some(ToWarm::Changed(batch)) => self.changed(batch).await,
-                    Some(ToWarm::Reconfigured(config, promote)) => self.reconfigure(config, promote),
+                    Some(ToWarm::Reconfigured(config)) => self.ctx.config = config,
                 },
                 Some(line) = lines.recv() => self.line(line).await,
                 staged = async { self.staging.as_mut().expect("staging").await }, if self.staging.is_some() => {
@@ -311,11 +310,6 @@ impl Compiler {
         if let Some((build, reason)) = self.cycles.changed(newest, Instant::now()) {
             self.emit(Event::BuildStarted { build, reason }).await;
         }
-    }
-
-    fn reconfigure(&mut self, config: Arc<Config>, promote: Option<PromoteSpec>) {
-        self.ctx.config = config;
-        self.ctx.promote = promote;
     }
 
     async fn stuck(&mut self) {

@@ -19,7 +19,6 @@ mod written;
 pub use compiler::{Context, run};
 
 use crate::config::Config;
-use crate::promote::PromoteSpec;
 use crate::watch::ChangeBatch;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -33,8 +32,8 @@ pub enum ToWarm {
     /// Stop the compiler and start it afresh (`b`).
     Restart,
     /// watch.toml was edited, its `[build]` not: the values to go on with
-    /// (the watch's debounce, where promotions go).
-    Reconfigured(Arc<Config>, Option<PromoteSpec>),
+    /// (the watch's debounce, whether cycles are promoted).
+    Reconfigured(Arc<Config>),
     /// Stop the compiler for good (devloop is quitting).
     Stop,
 }

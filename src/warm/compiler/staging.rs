@@ -1,24 +1,28 @@
 //! The warm build's promotions, one at a time and in order: a cycle that
-//! ended is staged off the runtime's threads if the compiler stays quiet,
-//! held and tried again when it was not, and reported to the engine.
+//! ended waits until its output settles, is promoted by the engine with the
+//! quiet check as its guard, held and tried again when the compiler was not
+//! quiet, and reported to the engine.
 
 use super::{Compiler, Finished};
-use crate::build::BuildOutcome;
+use crate::build::{BuildOutcome, Guard, PromoteRequest};
 use crate::event::{BuildStatus, Event};
-use crate::promote::{PromoteError, Promotion, promote_checked};
+use crate::promote::{PromoteError, Promotion};
 use crate::warm::output::Marks;
 use crate::warm::{presets, quiet};
+use std::path::PathBuf;
 use std::time::Duration;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// A cycle being staged off the runtime's threads.
+/// A cycle being settled and promoted.
 pub(super) type Staging = JoinHandle<Staged>;
 
 /// What staging a cycle came to.
 pub(super) struct Staged {
     outcome: BuildOutcome,
-    promotion: Result<Promotion, PromoteError>,
+    /// None when the engine promotes nowhere.
+    promotion: Option<Result<Promotion, PromoteError>>,
     /// Dropped because the compiler was not quiet: held and tried again.
     loud: bool,
     /// The preset's writes after done never came (nx without
@@ -67,10 +71,10 @@ impl Compiler {
 
     pub(super) async fn next_in_queue(&mut self) {
         while let Some((outcome, marks, after)) = self.queue.pop_front() {
-            match self.ctx.promote.clone() {
-                Some(spec) if outcome.status == BuildStatus::Ok => {
+            match self.promoted_output() {
+                Some(output) if outcome.status == BuildStatus::Ok => {
                     self.tries = 1;
-                    self.staging = Some(self.stage(spec, outcome, marks, after));
+                    self.staging = Some(self.stage(output, outcome, marks, after));
                     return;
                 }
                 _ => self.done(outcome, None).await,
@@ -98,11 +102,11 @@ impl Compiler {
         let Some(held) = self.held.take() else {
             return;
         };
-        match self.ctx.promote.clone() {
-            Some(spec) if self.queue.is_empty() && !self.cycles.is_open() => {
+        match self.promoted_output() {
+            Some(output) if self.queue.is_empty() && !self.cycles.is_open() => {
                 self.tries = held.tries + 1;
                 // Quiet from the last line taken in: a newer one drops it again.
-                self.staging = Some(self.stage(spec, held.outcome, self.marks, None));
+                self.staging = Some(self.stage(output, held.outcome, self.marks, None));
             }
             _ => self.done(held.outcome, Some(Err(held.reason))).await,
         }
@@ -114,10 +118,22 @@ impl Compiler {
         }
     }
 
-    /// Promotes off the runtime's threads, if the compiler stays quiet.
+    /// The build output a good cycle is promoted from, when watch.toml promotes.
+    fn promoted_output(&self) -> Option<PathBuf> {
+        let config = &self.ctx.config;
+        config.promote.as_ref()?;
+        config
+            .build
+            .output
+            .as_ref()
+            .map(|output| config.abs(output))
+    }
+
+    /// Waits for the output to settle off the runtime's threads, then asks
+    /// the engine to promote it, guarded by the compiler staying quiet.
     pub(super) fn stage(
         &self,
-        spec: crate::promote::PromoteSpec,
+        output: PathBuf,
         outcome: BuildOutcome,
         at_done: Marks,
         after: Option<AfterDone>,
@@ -128,66 +144,56 @@ impl Compiler {
             settle = settle.max(QUIET_WAIT);
         }
         let written = self.written.clone().zip(after);
-        tokio::task::spawn_blocking(move || {
-            let build = outcome.id;
-            // The exact end of the cycle's writes, where the preset has one:
-            // one file per done line finished since the cycle opened. With
-            // closes seen (Linux) nothing more is waited for.
-            let mut missed_writes = false;
-            if let Some((written, AfterDone { since, dones })) = written {
-                let came = written.wait(since, dones, WRITES_AFTER_DONE);
-                missed_writes = !came;
-                if came && crate::platform::REPORTS_CLOSES {
-                    settle = Duration::ZERO;
+        let requests = self.ctx.promote.clone();
+        let build = outcome.id;
+        tokio::spawn(async move {
+            let watched = output.clone();
+            let settling =
+                tokio::task::spawn_blocking(move || settle_output(&watched, settle, written));
+            let (settled, before, missed_writes) = match settling.await {
+                Ok(settling) => settling,
+                Err(e) => {
+                    let promotion = Err(PromoteError::Internal(format!(
+                        "waiting for build {build}'s output to settle stopped unexpectedly: {e}"
+                    )));
+                    return Staged::new(outcome, Some(promotion), false);
                 }
+            };
+            if !settled {
+                let promotion = Err(PromoteError::NotQuiet(format!(
+                    "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
+                )));
+                return Staged::new(outcome, Some(promotion), missed_writes);
             }
-            // Left alone `settle` since the last write seen, a few writes at
-            // most (lines printed meanwhile still drop it: the quiet check
-            // counts from done).
-            let mut before = quiet::fingerprint(&spec.output);
-            let mut settled = settle.is_zero();
-            for _ in 0..SETTLE_ROUNDS {
-                if settled {
-                    break;
-                }
-                std::thread::sleep(settle);
-                let now = quiet::fingerprint(&spec.output);
-                settled = now == before;
-                before = now;
-            }
-            let quiet = || {
+            let guard: Guard = Box::new(move || {
                 if !taps.quiet_since(at_done) {
                     Err(PromoteError::NotQuiet(format!(
                         "the compiler printed again while build {build} was being staged: not promoted, the next cycle will be"
                     )))
-                } else if quiet::fingerprint(&spec.output) != before {
+                } else if quiet::fingerprint(&output) != before {
                     Err(PromoteError::NotQuiet(format!(
                         "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
                     )))
                 } else {
                     Ok(())
                 }
+            });
+            let (reply, answer) = oneshot::channel();
+            let request = PromoteRequest {
+                build,
+                guard,
+                reply,
             };
-            if !settled {
-                let reason = format!(
-                    "the compiler wrote to the output while build {build} was being staged: not promoted, the next cycle will be"
-                );
-                return Staged {
-                    outcome,
-                    promotion: Err(PromoteError::NotQuiet(reason)),
-                    loud: true,
-                    missed_writes,
-                };
-            }
-            let promotion = promote_checked(&spec, &quiet);
-            // Only the quiet check says NotQuiet.
-            let loud = matches!(promotion, Err(PromoteError::NotQuiet(_)));
-            Staged {
-                outcome,
-                promotion,
-                loud,
-                missed_writes,
-            }
+            let promotion = match requests.send(request).await {
+                Ok(()) => answer.await.unwrap_or_else(|_| {
+                    Some(Err(PromoteError::Internal(format!(
+                        "build {build}'s promotion stopped unexpectedly"
+                    ))))
+                }),
+                // The engine is gone: devloop is stopping.
+                Err(_) => None,
+            };
+            Staged::new(outcome, promotion, missed_writes)
         })
     }
 
@@ -208,13 +214,13 @@ impl Compiler {
         match staged {
             Staged {
                 outcome,
-                promotion: Err(reason),
+                promotion: Some(Err(reason)),
                 loud: true,
                 ..
             } => self.hold(outcome, reason).await,
             Staged {
                 outcome, promotion, ..
-            } => self.done(outcome, Some(promotion)).await,
+            } => self.done(outcome, promotion).await,
         }
     }
 
@@ -247,7 +253,7 @@ impl Compiler {
         if let Some(staging) = self.staging.take()
             && let Ok(staged) = staging.await
         {
-            self.done(staged.outcome, Some(staged.promotion)).await;
+            self.done(staged.outcome, staged.promotion).await;
         }
         self.drop_held().await;
         while let Some((outcome, _, _)) = self.queue.pop_front() {
@@ -263,4 +269,54 @@ impl Compiler {
         let finished = Finished { outcome, promotion };
         let _ = self.ctx.done.send(finished).await;
     }
+}
+
+impl Staged {
+    fn new(
+        outcome: BuildOutcome,
+        promotion: Option<Result<Promotion, PromoteError>>,
+        missed_writes: bool,
+    ) -> Staged {
+        // Only the quiet check says NotQuiet.
+        let loud = matches!(promotion, Some(Err(PromoteError::NotQuiet(_))));
+        Staged {
+            outcome,
+            promotion,
+            loud,
+            missed_writes,
+        }
+    }
+}
+
+/// Waits for the preset's writes after done (one file per done line), then
+/// for the output to be left alone `settle` since the last write seen, a few
+/// writes at most (lines printed meanwhile still drop the cycle: the quiet
+/// check counts from done). Whether it settled, the output's fingerprint,
+/// and whether the preset's writes never came.
+fn settle_output(
+    output: &std::path::Path,
+    mut settle: Duration,
+    written: Option<(std::sync::Arc<crate::warm::written::Written>, AfterDone)>,
+) -> (bool, u64, bool) {
+    let mut missed_writes = false;
+    if let Some((written, AfterDone { since, dones })) = written {
+        let came = written.wait(since, dones, WRITES_AFTER_DONE);
+        missed_writes = !came;
+        // With closes seen (Linux) nothing more is waited for.
+        if came && crate::platform::REPORTS_CLOSES {
+            settle = Duration::ZERO;
+        }
+    }
+    let mut before = quiet::fingerprint(output);
+    let mut settled = settle.is_zero();
+    for _ in 0..SETTLE_ROUNDS {
+        if settled {
+            break;
+        }
+        std::thread::sleep(settle);
+        let now = quiet::fingerprint(output);
+        settled = now == before;
+        before = now;
+    }
+    (settled, before, missed_writes)
 }
