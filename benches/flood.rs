@@ -6,7 +6,9 @@
 //!
 //! Run: `cargo bench --bench flood` (`FLOOD_ONLY=viewers` for the viewers part
 //! only, `FLOOD_ONLY=attack` for the key to redraw under hostile attach
-//! clients, `FLOOD_ONLY=devloop` for devloop alone; `DEVLOOP_BASELINE=/path` also
+//! clients, `FLOOD_ONLY=devloop` for devloop alone, `FLOOD_ONLY=terminal` for
+//! the flood from a process on a terminal, devloop and mprocs taking turns
+//! `FLOOD_RUNS` times (3 by default); `DEVLOOP_BASELINE=/path` also
 //! measures that binary)
 
 #[path = "flood/attack.rs"]
@@ -46,6 +48,7 @@ fn main() {
     match std::env::var("FLOOD_ONLY").as_deref() {
         Ok("viewers") => return viewers::viewers(root),
         Ok("attack") => return attack::attack(root),
+        Ok("terminal") => return terminal_turns(),
         _ => {}
     }
     println!("== {LINES} lines as fast as a child can print them, 120x40 terminal");
@@ -61,28 +64,7 @@ fn main() {
 
     // The same flood from a process, which the TUI runs on a terminal and
     // shows through its vt100 screen, as mprocs does below.
-    let on_terminal = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir_all(on_terminal.path().join("libs")).unwrap();
-    let config = format!(
-        "[watch]\npaths = [\"libs\"]\n\n[build]\ncommand = \"true\"\n\n[process.flood]\ncommand = \"{}; sleep 600\"\n\n[process.idle]\ncommand = \"echo IDLE-MARKER; sleep 600\"\n",
-        flood_command()
-    );
-    std::fs::write(on_terminal.path().join("watch.toml"), config).unwrap();
-    let command = format!(
-        "exec {} -c {}",
-        env!("CARGO_BIN_EXE_devloop"),
-        on_terminal.path().join("watch.toml").display()
-    );
-    let done = format!("flood line {LINES}:");
-    let figures = measure(
-        "pty",
-        &command,
-        &done,
-        "?",
-        "any key closes this help",
-        "Escape",
-    );
-    print_figures("devloop, from a process on a terminal", &figures);
+    print_figures("devloop, from a process on a terminal", &devloop_on_terminal());
 
     // Another devloop binary in the same run (the npm package's static musl
     // build, say): `DEVLOOP_BASELINE=/path/to/devloop`.
@@ -115,24 +97,107 @@ fn main() {
     attack::attack(root);
 
     match mprocs() {
-        Some(mprocs) => {
-            let yaml = format!(
-                "procs:\n  flood:\n    shell: '{}'\n  idle:\n    shell: 'echo IDLE-MARKER; sleep 600'\n",
-                // YAML single quotes: a quote is written twice.
-                flood_command().replace('\'', "''")
-            );
-            std::fs::write(root.join("mprocs.yaml"), yaml).unwrap();
-            let command = format!(
-                "cd {} && exec {} --config mprocs.yaml",
-                root.display(),
-                mprocs.display()
-            );
-            let done = format!("flood line {LINES}:");
-            let figures = measure("mprocs", &command, &done, "j", "IDLE-MARKER", "k");
-            print_figures("mprocs", &figures);
-        }
+        Some(mprocs) => print_figures("mprocs", &measure_mprocs(&mprocs)),
         None => println!("mprocs: not found (cargo install mprocs), not measured"),
     }
+}
+
+/// The flood from a process, in devloop's TUI (on a terminal, drawn
+/// through its vt100 screen).
+fn devloop_on_terminal() -> Figures {
+    let on_terminal = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(on_terminal.path().join("libs")).unwrap();
+    let config = format!(
+        "[watch]\npaths = [\"libs\"]\n\n[build]\ncommand = \"true\"\n\n[process.flood]\ncommand = \"{}; sleep 600\"\n\n[process.idle]\ncommand = \"echo IDLE-MARKER; sleep 600\"\n",
+        flood_command()
+    );
+    std::fs::write(on_terminal.path().join("watch.toml"), config).unwrap();
+    let command = format!(
+        "exec {} -c {}",
+        env!("CARGO_BIN_EXE_devloop"),
+        on_terminal.path().join("watch.toml").display()
+    );
+    let done = format!("flood line {LINES}:");
+    measure(
+        "pty",
+        &command,
+        &done,
+        "?",
+        "any key closes this help",
+        "Escape",
+    )
+}
+
+/// The same flood and the same idle process in mprocs.
+fn measure_mprocs(mprocs: &Path) -> Figures {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let yaml = format!(
+        "procs:\n  flood:\n    shell: '{}'\n  idle:\n    shell: 'echo IDLE-MARKER; sleep 600'\n",
+        // YAML single quotes: a quote is written twice.
+        flood_command().replace('\'', "''")
+    );
+    std::fs::write(dir.path().join("mprocs.yaml"), yaml).unwrap();
+    let command = format!(
+        "cd {} && exec {} --config mprocs.yaml",
+        dir.path().display(),
+        mprocs.display()
+    );
+    let done = format!("flood line {LINES}:");
+    measure("mprocs", &command, &done, "j", "IDLE-MARKER", "k")
+}
+
+/// devloop and mprocs take turns with the flood from a process on a
+/// terminal, `FLOOD_RUNS` times each: single runs of peak RSS differ by a
+/// few hundred KB, more than the two differ.
+fn terminal_turns() {
+    let runs: usize = std::env::var("FLOOD_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    let mprocs = mprocs();
+    if mprocs.is_none() {
+        println!("mprocs: not found (cargo install mprocs), devloop alone");
+    }
+    println!("== {LINES} lines from a process on a terminal, {runs} turns each");
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for turn in 1..=runs {
+        let figures = devloop_on_terminal();
+        print_figures(&format!("devloop #{turn}"), &figures);
+        ours.push(figures);
+        if let Some(mprocs) = &mprocs {
+            let figures = measure_mprocs(mprocs);
+            print_figures(&format!("mprocs #{turn}"), &figures);
+            theirs.push(figures);
+        }
+    }
+    print_medians("devloop", &ours);
+    if !theirs.is_empty() {
+        print_medians("mprocs", &theirs);
+    }
+}
+
+fn print_medians(name: &str, runs: &[Figures]) {
+    let median = |f: &dyn Fn(&Figures) -> f64| {
+        let mut values: Vec<f64> = runs.iter().map(f).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let rss: Vec<String> = runs
+        .iter()
+        .map(|f| format!("{:.1}", f.peak_rss_mb))
+        .collect();
+    println!(
+        "{name:<8} median of {}: CPU {:.2} s · peak RSS {:.1} MB (runs: {}) · key to redraw median {:.0} ms",
+        runs.len(),
+        median(&|f| f.cpu_secs),
+        median(&|f| f.peak_rss_mb),
+        rss.join(", "),
+        median(&|f| {
+            let mut delays = f.key_delays_ms.clone();
+            delays.sort_by(f64::total_cmp);
+            delays.get(delays.len() / 2).copied().unwrap_or(f64::NAN)
+        }),
+    );
 }
 
 struct Figures {

@@ -21,6 +21,7 @@ pub mod nx_tasks;
 pub mod oneshot;
 pub mod platform;
 pub mod promote;
+pub mod ring;
 pub mod share;
 pub mod snapshot;
 pub mod supervise;

@@ -4,22 +4,36 @@
 
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
+use std::borrow::Cow;
 
 /// Longest CSI parameter string honoured; a longer one is dropped whole.
 const MAX_PARAMS: usize = 64;
 
 /// Parses one line (no newline) into styled spans.
-pub fn styled_line(text: &str) -> Line<'static> {
-    // Most lines have nothing to parse: no escape, tab or other control
-    // character (0xC2 starts the C1 controls, and a few letters: those
-    // take the long way). Found in one pass the compiler vectorizes.
+pub fn styled_line(text: &str) -> Line<'_> {
+    if nothing_to_parse(text) {
+        return Line::from(Span::raw(text));
+    }
+    parse(text)
+}
+
+/// The line's text as `styled_line` shows it, without its styles.
+pub fn plain_text(text: &str) -> Cow<'_, str> {
+    if nothing_to_parse(text) {
+        return Cow::Borrowed(text);
+    }
+    let line = parse(text);
+    Cow::Owned(line.spans.iter().map(|s| s.content.as_ref()).collect())
+}
+
+/// Most lines have nothing to parse: no escape, tab or other control
+/// character (0xC2 starts the C1 controls, and a few letters: those take
+/// the long way). Found in one pass the compiler vectorizes.
+fn nothing_to_parse(text: &str) -> bool {
     let plain = text.bytes().fold(true, |plain, b| {
         plain & (b >= 0x20) & (b != 0x7f) & (b != 0xc2)
     });
-    if plain && !text.is_empty() {
-        return Line::from(Span::raw(text.to_owned()));
-    }
-    parse(text)
+    plain && !text.is_empty()
 }
 
 /// `styled_line` the long way, character by character.

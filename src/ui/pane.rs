@@ -1,8 +1,9 @@
 //! One pane's scrollback: styled lines bounded in count and bytes, a scroll
 //! position that follows the tail until the user scrolls up.
 
-use super::ansi::styled_line;
+use super::ansi::{plain_text, styled_line};
 use ratatui::text::Line;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
@@ -11,14 +12,23 @@ pub const MAX_PANE_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct PaneLine {
     pub at: SystemTime,
-    pub line: Line<'static>,
-    bytes: usize,
+    /// As the child wrote it, styled only when drawn (the lines in view):
+    /// a kept line is one allocation.
+    text: Box<str>,
 }
 
 impl PaneLine {
+    pub fn line(&self) -> Line<'_> {
+        styled_line(&self.text)
+    }
+
     /// The text without styles, for search.
-    pub fn plain(&self) -> String {
-        self.line.spans.iter().map(|s| s.content.as_ref()).collect()
+    pub fn plain(&self) -> Cow<'_, str> {
+        plain_text(&self.text)
+    }
+
+    fn bytes(&self) -> usize {
+        self.text.len() + std::mem::size_of::<PaneLine>()
     }
 }
 
@@ -56,10 +66,13 @@ impl Scrollback {
     }
 
     pub fn push(&mut self, at: SystemTime, text: &str) {
-        let line = styled_line(text);
-        let bytes = text.len() + std::mem::size_of::<PaneLine>();
-        self.lines.push_back(PaneLine { at, line, bytes });
-        self.bytes += bytes;
+        let line = PaneLine {
+            at,
+            text: text.into(),
+        };
+        self.bytes += line.bytes();
+        crate::ring::make_room(&mut self.lines, self.max_lines);
+        self.lines.push_back(line);
         if self.offset > 0 {
             // Scrolled up: keep the same lines in view while output arrives.
             self.offset += 1;
@@ -68,7 +81,7 @@ impl Scrollback {
             || (self.bytes > self.max_bytes && self.lines.len() > 1)
         {
             if let Some(old) = self.lines.pop_front() {
-                self.bytes -= old.bytes;
+                self.bytes -= old.bytes();
                 self.dropped += 1;
             }
         }

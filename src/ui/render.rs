@@ -109,10 +109,10 @@ fn render_pane(app: &App, index: usize, rect: Rect, frame: &mut Frame, now: Syst
                 ));
             }
             if query.is_empty() {
-                spans.extend(line.line.spans.iter().cloned());
+                spans.extend(line.line().spans);
             } else {
                 let current = current == Some(pane.lines.number(i));
-                spans.extend(highlight(&line.line, &line.plain(), query, current));
+                spans.extend(highlight(&line.line(), &line.plain(), query, current));
             }
             Line::from(spans)
         })
