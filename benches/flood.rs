@@ -64,7 +64,11 @@ fn main() {
 
     // The same flood from a process, which the TUI runs on a terminal and
     // shows through its vt100 screen, as mprocs does below.
-    print_figures("devloop, from a process on a terminal", &devloop_on_terminal());
+    let devloop_binary = Path::new(env!("CARGO_BIN_EXE_devloop"));
+    print_figures(
+        "devloop, from a process on a terminal",
+        &devloop_on_terminal(devloop_binary),
+    );
 
     // Another devloop binary in the same run (the npm package's static musl
     // build, say): `DEVLOOP_BASELINE=/path/to/devloop`.
@@ -104,7 +108,7 @@ fn main() {
 
 /// The flood from a process, in devloop's TUI (on a terminal, drawn
 /// through its vt100 screen).
-fn devloop_on_terminal() -> Figures {
+fn devloop_on_terminal(binary: &Path) -> Figures {
     let on_terminal = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(on_terminal.path().join("libs")).unwrap();
     let config = format!(
@@ -114,7 +118,7 @@ fn devloop_on_terminal() -> Figures {
     std::fs::write(on_terminal.path().join("watch.toml"), config).unwrap();
     let command = format!(
         "exec {} -c {}",
-        env!("CARGO_BIN_EXE_devloop"),
+        binary.display(),
         on_terminal.path().join("watch.toml").display()
     );
     let done = format!("flood line {LINES}:");
@@ -146,9 +150,9 @@ fn measure_mprocs(mprocs: &Path) -> Figures {
     measure("mprocs", &command, &done, "j", "IDLE-MARKER", "k")
 }
 
-/// devloop and mprocs take turns with the flood from a process on a
-/// terminal, `FLOOD_RUNS` times each: single runs of peak RSS differ by a
-/// few hundred KB, more than the two differ.
+/// devloop and mprocs (and `DEVLOOP_BASELINE`, if set) take turns with the
+/// flood from a process on a terminal, `FLOOD_RUNS` times each: single runs
+/// differ by a few hundred KB of peak RSS.
 fn terminal_turns() {
     let runs: usize = std::env::var("FLOOD_RUNS")
         .ok()
@@ -159,11 +163,17 @@ fn terminal_turns() {
         println!("mprocs: not found (cargo install mprocs), devloop alone");
     }
     println!("== {LINES} lines from a process on a terminal, {runs} turns each");
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let baseline = std::env::var_os("DEVLOOP_BASELINE").map(PathBuf::from);
+    let (mut ours, mut theirs, mut base) = (Vec::new(), Vec::new(), Vec::new());
     for turn in 1..=runs {
-        let figures = devloop_on_terminal();
+        let figures = devloop_on_terminal(Path::new(env!("CARGO_BIN_EXE_devloop")));
         print_figures(&format!("devloop #{turn}"), &figures);
         ours.push(figures);
+        if let Some(baseline) = &baseline {
+            let figures = devloop_on_terminal(baseline);
+            print_figures(&format!("baseline #{turn}"), &figures);
+            base.push(figures);
+        }
         if let Some(mprocs) = &mprocs {
             let figures = measure_mprocs(mprocs);
             print_figures(&format!("mprocs #{turn}"), &figures);
@@ -171,6 +181,9 @@ fn terminal_turns() {
         }
     }
     print_medians("devloop", &ours);
+    if !base.is_empty() {
+        print_medians("baseline", &base);
+    }
     if !theirs.is_empty() {
         print_medians("mprocs", &theirs);
     }
