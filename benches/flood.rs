@@ -13,6 +13,8 @@
 
 #[path = "flood/attack.rs"]
 mod attack;
+#[path = "../tests/common/noise.rs"]
+mod noise;
 #[path = "flood/viewers.rs"]
 mod viewers;
 

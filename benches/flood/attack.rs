@@ -5,6 +5,7 @@
 //! that never reads, and every 20 ms a client sending random bytes, one
 //! announcing a 4 GiB frame and one sending half a hello.
 
+use super::noise::noise;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -120,18 +121,6 @@ fn attack_until(socket: &Path, stop: &AtomicBool, bad: &AtomicUsize) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 /// 1,000 held connections need more descriptors than the usual soft 1,024.

@@ -2,6 +2,7 @@
 //! and its JSON events read line by line.
 #![allow(dead_code)]
 
+pub mod noise;
 pub mod reader;
 pub mod tiny_queue;
 pub mod tmux;

@@ -7,6 +7,7 @@
 //! taken at once (the time is printed), and a well-behaved viewer sees
 //! everything to the end.
 
+use crate::common::noise::noise;
 use crate::common::{Devloop, Workspace, config_with_build};
 use devloop::event::Event;
 use devloop::share::frame::Reader;
@@ -29,19 +30,6 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
-}
-
-/// Pseudo-random bytes (no newline guarantee: that is the point).
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 /// A viewer that reads every frame on a thread; the build numbers it saw
