@@ -208,9 +208,14 @@ fn view(config: &Config, connection: Connection, control: bool) -> ExitCode {
         }
     });
     while let Some(command) = actions.blocking_recv() {
-        let line = format!("{}\n", command.to_line());
+        // The host reads lines of at most MAX_LINE bytes, newline included.
+        let mut lines = String::new();
+        for line in command.to_lines(crate::share::protocol::MAX_LINE - 1) {
+            lines.push_str(&line);
+            lines.push('\n');
+        }
         let Ok(mut write) = write.lock() else { break };
-        if write.write_all(line.as_bytes()).is_err() {
+        if write.write_all(lines.as_bytes()).is_err() {
             break;
         }
     }

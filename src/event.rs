@@ -291,6 +291,23 @@ impl Command {
         }
     }
 
+    /// `to_line` in lines of at most `max` bytes: a long paste becomes
+    /// several `type` lines, typed in order.
+    pub fn to_lines(&self, max: usize) -> Vec<String> {
+        let Command::Type { process, bytes } = self else {
+            return vec![self.to_line()];
+        };
+        let room = max.saturating_sub("type  ".len() + process.len()) / 2;
+        bytes
+            .chunks(room.max(1))
+            .map(|chunk| {
+                let process = process.clone();
+                let bytes = chunk.to_vec();
+                Command::Type { process, bytes }.to_line()
+            })
+            .collect()
+    }
+
     /// A line typed on standard input in headless mode.
     pub fn parse_line(line: &str) -> Result<Command, CommandError> {
         let mut words = line.split_whitespace();
@@ -350,6 +367,24 @@ mod tests {
             bytes: b"h\r\x03\xff".to_vec(),
         };
         assert_eq!(typed.to_line(), "type vite 680d03ff");
+        let pasted = Command::Type {
+            process: "vite".into(),
+            bytes: (0..=255).cycle().take(5_000).collect(),
+        };
+        let lines = pasted.to_lines(4095);
+        assert_eq!(lines.len(), 3);
+        let mut typed = Vec::new();
+        for line in &lines {
+            assert!(line.len() <= 4095, "{}", line.len());
+            match Command::parse_line(line) {
+                Ok(Command::Type { process, bytes }) if process == "vite" => typed.extend(bytes),
+                other => panic!("{other:?}"),
+            }
+        }
+        let Command::Type { bytes, .. } = pasted else {
+            unreachable!()
+        };
+        assert_eq!(typed, bytes);
         assert_eq!(Command::parse_line(&typed.to_line()), Ok(typed));
         assert!(Command::parse_line("type vite 6").is_err());
         assert!(Command::parse_line("type vite zz").is_err());

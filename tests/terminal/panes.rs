@@ -12,7 +12,8 @@ const ASK: &str = r#"
 const rl = require("readline").createInterface({ input: process.stdin, output: process.stdout });
 process.on("SIGINT", () => { console.log("got SIGINT"); process.exit(0); });
 rl.question("What is your name? ", (name) => {
-  console.log(`Hello, ${name}!`);
+  // A pasted name is long: its length, checked whole, is shown instead.
+  console.log(name.length > 40 ? `Hello, ${name.length} times ${name[0]}!` : `Hello, ${name}!`);
   rl.on("SIGINT", () => { console.log("got SIGINT"); process.exit(0); });
 });
 "#;
@@ -97,9 +98,13 @@ fn viewers_see_the_screens_and_only_a_control_viewer_types_into_them() {
     tmux.wait_for("view", "read-only: attach with --control");
     tmux.keys("ctl", &["Tab", "i"]);
     tmux.wait_for("ctl", "keys go to ask");
-    tmux.keys("ctl", &["v", "e", "r", "a", "Enter"]);
+    // A paste larger than one command line to the host (4 KiB, as hex).
+    let name = "v".repeat(5_000);
+    tmux.run(&["set-buffer", "-b", "name", &name]);
+    tmux.run(&["paste-buffer", "-p", "-b", "name", "-t", "ctl"]);
+    tmux.keys("ctl", &["Enter"]);
     for window in ["host", "view", "ctl"] {
-        tmux.wait_for(window, "Hello, vera!");
+        tmux.wait_for(window, "Hello, 5000 times v!");
     }
     tmux.keys("ctl", &["C-z"]);
     tmux.wait_for("ctl", "Tab select");
