@@ -373,18 +373,18 @@ mod tests {
         };
         let lines = pasted.to_lines(4095);
         assert_eq!(lines.len(), 3);
-        let mut typed = Vec::new();
+        let mut received = Vec::new();
         for line in &lines {
             assert!(line.len() <= 4095, "{}", line.len());
             match Command::parse_line(line) {
-                Ok(Command::Type { process, bytes }) if process == "vite" => typed.extend(bytes),
+                Ok(Command::Type { process, bytes }) if process == "vite" => received.extend(bytes),
                 other => panic!("{other:?}"),
             }
         }
         let Command::Type { bytes, .. } = pasted else {
             unreachable!()
         };
-        assert_eq!(typed, bytes);
+        assert_eq!(received, bytes);
         assert_eq!(Command::parse_line(&typed.to_line()), Ok(typed));
         assert!(Command::parse_line("type vite 6").is_err());
         assert!(Command::parse_line("type vite zz").is_err());
