@@ -10,5 +10,6 @@ mod nx;
 mod nx_watch;
 mod quiet;
 mod readers;
+mod rollback;
 mod tools;
 mod tsc;
