@@ -50,19 +50,10 @@ pub type Guard = Box<dyn Fn() -> Result<(), crate::promote::PromoteError> + Send
 /// A driver asking the engine to promote a good build: the engine owns every
 /// promotion (where it goes, and that no rollback runs meanwhile).
 pub struct PromoteRequest {
-    pub build: u64,
     pub guard: Guard,
     /// None when watch.toml has no `[promote]`.
     pub reply:
         oneshot::Sender<Option<Result<crate::promote::Promotion, crate::promote::PromoteError>>>,
-}
-
-impl std::fmt::Debug for PromoteRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PromoteRequest")
-            .field("build", &self.build)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

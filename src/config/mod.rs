@@ -155,6 +155,14 @@ impl Config {
         self.root.join(relative)
     }
 
+    /// The build output, absolute, when watch.toml promotes it (has both
+    /// `[build] output` and `[promote]`): what every driver's good build
+    /// is promoted from.
+    pub fn promoted_output(&self) -> Option<PathBuf> {
+        self.promote.as_ref()?;
+        self.build.output.as_ref().map(|output| self.abs(output))
+    }
+
     /// devloop's state directory for this workspace.
     pub fn state_dir(&self) -> PathBuf {
         self.root.join(STATE_DIR)

@@ -12,9 +12,8 @@ use std::sync::Arc;
 /// What a promotion needs, when watch.toml has `[promote]`.
 pub fn spec(config: &Config) -> Option<PromoteSpec> {
     let promote = config.promote.as_ref()?;
-    let output = config.build.output.as_ref()?;
     Some(PromoteSpec {
-        output: config.abs(output),
+        output: config.promoted_output()?,
         target: config.abs(&promote.target),
         keep: promote.keep,
         require: promote.require.clone(),

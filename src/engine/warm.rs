@@ -54,7 +54,7 @@ impl Engine {
     pub(super) fn promote_for_warm(&self, request: PromoteRequest) {
         let promoter = self.promoter();
         tokio::spawn(async move {
-            let PromoteRequest { guard, reply, .. } = request;
+            let PromoteRequest { guard, reply } = request;
             let _ = reply.send(promoter.promote(guard).await);
         });
     }

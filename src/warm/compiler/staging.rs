@@ -71,7 +71,7 @@ impl Compiler {
 
     pub(super) async fn next_in_queue(&mut self) {
         while let Some((outcome, marks, after)) = self.queue.pop_front() {
-            match self.promoted_output() {
+            match self.ctx.config.promoted_output() {
                 Some(output) if outcome.status == BuildStatus::Ok => {
                     self.tries = 1;
                     self.staging = Some(self.stage(output, outcome, marks, after));
@@ -102,7 +102,7 @@ impl Compiler {
         let Some(held) = self.held.take() else {
             return;
         };
-        match self.promoted_output() {
+        match self.ctx.config.promoted_output() {
             Some(output) if self.queue.is_empty() && !self.cycles.is_open() => {
                 self.tries = held.tries + 1;
                 // Quiet from the last line taken in: a newer one drops it again.
@@ -116,17 +116,6 @@ impl Compiler {
         if let Some(held) = self.held.take() {
             self.done(held.outcome, Some(Err(held.reason))).await;
         }
-    }
-
-    /// The build output a good cycle is promoted from, when watch.toml promotes.
-    fn promoted_output(&self) -> Option<PathBuf> {
-        let config = &self.ctx.config;
-        config.promote.as_ref()?;
-        config
-            .build
-            .output
-            .as_ref()
-            .map(|output| config.abs(output))
     }
 
     /// Waits for the output to settle off the runtime's threads, then asks
@@ -179,12 +168,7 @@ impl Compiler {
                 }
             });
             let (reply, answer) = oneshot::channel();
-            let request = PromoteRequest {
-                build,
-                guard,
-                reply,
-            };
-            let promotion = match requests.send(request).await {
+            let promotion = match requests.send(PromoteRequest { guard, reply }).await {
                 Ok(()) => answer.await.unwrap_or_else(|_| {
                     Some(Err(PromoteError::Internal(format!(
                         "build {build}'s promotion stopped unexpectedly"
