@@ -191,12 +191,15 @@ fn terminal_turns() {
     }
 }
 
+/// The median of `values` (the upper one of an even count); NaN for none.
+fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.into_iter().collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn print_medians(name: &str, runs: &[Figures]) {
-    let median = |f: &dyn Fn(&Figures) -> f64| {
-        let mut values: Vec<f64> = runs.iter().map(f).collect();
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
+    let of = |f: fn(&Figures) -> f64| median(runs.iter().map(f));
     let rss: Vec<String> = runs
         .iter()
         .map(|f| format!("{:.1}", f.peak_rss_mb))
@@ -204,14 +207,10 @@ fn print_medians(name: &str, runs: &[Figures]) {
     println!(
         "{name:<8} median of {}: CPU {:.2} s · peak RSS {:.1} MB (runs: {}) · key to redraw median {:.0} ms",
         runs.len(),
-        median(&|f| f.cpu_secs),
-        median(&|f| f.peak_rss_mb),
+        of(|f| f.cpu_secs),
+        of(|f| f.peak_rss_mb),
         rss.join(", "),
-        median(&|f| {
-            let mut delays = f.key_delays_ms.clone();
-            delays.sort_by(f64::total_cmp);
-            delays.get(delays.len() / 2).copied().unwrap_or(f64::NAN)
-        }),
+        of(|f| median(f.key_delays_ms.iter().copied())),
     );
 }
 
@@ -223,10 +222,9 @@ struct Figures {
 }
 
 fn print_figures(name: &str, f: &Figures) {
-    let mut delays = f.key_delays_ms.clone();
-    delays.sort_by(f64::total_cmp);
-    let median = delays.get(delays.len() / 2).copied().unwrap_or(f64::NAN);
-    let max = delays.last().copied().unwrap_or(f64::NAN);
+    let delays = &f.key_delays_ms;
+    let median = median(delays.iter().copied());
+    let max = delays.iter().copied().fold(f64::NAN, f64::max);
     println!(
         "{name:<8}\n         CPU {:.2} s · peak RSS {:.1} MB · key to redraw during the flood: median {median:.0} ms, max {max:.0} ms ({} probes) · flood shown in {:.1} s",
         f.cpu_secs,

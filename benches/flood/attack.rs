@@ -28,14 +28,12 @@ pub fn attack(root: &Path) {
         );
         std::fs::write(ws.join("watch.toml"), config).unwrap();
         let (delays, bad) = measure(ws, attacked);
-        let mut sorted = delays.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
-        let max = sorted.last().copied().unwrap_or(f64::NAN);
+        let median = super::median(delays.iter().copied());
+        let max = delays.iter().copied().fold(f64::NAN, f64::max);
         let name = if attacked { "attacked" } else { "quiet" };
         println!(
             "{name:<9} key to redraw: median {median:.0} ms, max {max:.0} ms ({} probes){}",
-            sorted.len(),
+            delays.len(),
             match attacked {
                 true => format!(" · {bad} bad connections made meanwhile, 1,000 held"),
                 false => String::new(),
